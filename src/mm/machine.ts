@@ -1,30 +1,191 @@
-// PLACEHOLDER — being written by the core developer; the interface below is fixed.
+// The simulated machine: processes, files, physical memory and one
+// anonymous-memory design, driven one trace command at a time.
+//
+// Commands are assumed valid (src/trace/parse.ts rejects bad traces before
+// anything runs): processes and files named by a command exist.
+
+import { DEFAULT_DESIGN, DESIGNS, type AnonDesign } from '../anon/index.js';
 import type { Command } from '../trace/ast.js';
+import { PAGE_SIZE, TASK_SIZE } from './constants.js';
+import { File } from './file.js';
+import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
+import { dupMmap, exitMmap } from './fork.js';
+import { FrameAllocator } from './frames.js';
+import type { Counters, Kernel } from './kernel.js';
+import { sysMadvise } from './madvise.js';
+import { readWord, writeWord } from './memory.js';
+import { Mm } from './mm.js';
+import { sysMmap, sysMunmap } from './mmap.js';
+import { sysMprotect } from './mprotect.js';
+import { sysMremap } from './mremap.js';
+import { framesReport, mapsReport } from './report.js';
+import type { Vma } from './vma.js';
 
 export interface MachineOptions {
   /** Name of the anonymous-memory design; 'tree' (the default) is the seed's. */
   design?: string;
 }
 
-export class Machine {
-  constructor(_opts: MachineOptions = {}) {}
+export class Machine implements Kernel {
+  readonly frames = new FrameAllocator();
+  readonly design: AnonDesign;
+  readonly counters: Counters = { readFaults: 0, writeFaults: 0, sigsegv: 0, sigbus: 0 };
+  /** Live processes by name. */
+  readonly procs = new Map<string, Mm>();
+  /** Files by name. */
+  readonly files = new Map<string, File>();
+  private commands = 0;
+  private vmasPeak = 0;
+
+  constructor(opts: MachineOptions = {}) {
+    const name = opts.design ?? DEFAULT_DESIGN;
+    const factory = DESIGNS[name];
+    if (factory === undefined) {
+      throw new Error(`unknown design '${name}' (known: ${Object.keys(DESIGNS).join(', ')})`);
+    }
+    this.design = factory(this.frames);
+  }
+
   /**
    * Run one command; return its result body without the line-number prefix:
    * 'ok', '42', 'SIGSEGV', 'EINVAL', or for maps/frames a multi-line string
    * ('maps a\n  0x...-0x... rw-p anon').
    */
-  exec(_cmd: Command): string {
-    throw new Error('not implemented yet');
+  exec(c: Command): string {
+    this.commands++;
+    const r = this.run(c);
+    return typeof r === 'number' ? String(r) : r;
   }
+
+  private run(c: Command): string | number {
+    switch (c.kind) {
+      case 'file': {
+        const f = new File(c.file, this.frames);
+        this.files.set(c.file, f);
+        return sysFtruncate(this, f, c.size);
+      }
+      case 'fwrite':
+        return sysPwrite(this.file(c.file), c.off, c.val);
+      case 'fread':
+        return sysPread(this.file(c.file), c.off);
+      case 'ftruncate':
+        return sysFtruncate(this, this.file(c.file), c.size);
+      case 'spawn':
+        this.procs.set(c.proc, new Mm(c.proc, this.frames));
+        return 'ok';
+      case 'fork':
+        this.procs.set(c.child, dupMmap(this, this.proc(c.proc), c.child));
+        this.noteVmas();
+        return 'ok';
+      case 'exit':
+        exitMmap(this, this.proc(c.proc));
+        this.procs.delete(c.proc);
+        return 'ok';
+      case 'frames':
+        return framesReport(this, [...this.procs.values()]);
+      case 'reclaim':
+        // Memory is unbounded until reclaim and swap land; freeing nothing
+        // is a correct answer to "free up to N frames".
+        return 'ok';
+      case 'mmap': {
+        const r = sysMmap(this, this.proc(c.proc), c, c.file === undefined ? null : this.file(c.file));
+        this.noteVmas();
+        return r;
+      }
+      case 'munmap':
+        return sysMunmap(this, this.proc(c.proc), c.addr, c.len);
+      case 'mprotect': {
+        const r = sysMprotect(this, this.proc(c.proc), c.addr, c.len, c.prot);
+        this.noteVmas();
+        return r;
+      }
+      case 'mremap': {
+        const r = sysMremap(this, this.proc(c.proc), c.addr, c.oldLen, c.newLen, c.newAddr);
+        this.noteVmas();
+        return r;
+      }
+      case 'madvise': {
+        const r = sysMadvise(this, this.proc(c.proc), c.addr, c.len, c.advice);
+        this.noteVmas();
+        return r;
+      }
+      case 'read':
+        return c.addr >= BigInt(TASK_SIZE) ? this.segv() : readWord(this, this.proc(c.proc), Number(c.addr));
+      case 'write':
+        return c.addr >= BigInt(TASK_SIZE) ? this.segv() : writeWord(this, this.proc(c.proc), Number(c.addr), c.val);
+      case 'maps':
+        return mapsReport(this.proc(c.proc));
+    }
+  }
+
+  private segv(): 'SIGSEGV' {
+    this.counters.sigsegv++;
+    return 'SIGSEGV';
+  }
+
+  private proc(name: string): Mm {
+    const p = this.procs.get(name);
+    if (p === undefined) throw new Error(`no process '${name}'`);
+    return p;
+  }
+
+  private file(name: string): File {
+    const f = this.files.get(name);
+    if (f === undefined) throw new Error(`no file '${name}'`);
+    return f;
+  }
+
+  private noteVmas(): void {
+    let n = 0;
+    for (const p of this.procs.values()) n += p.vmas.size;
+    if (n > this.vmasPeak) this.vmasPeak = n;
+  }
+
+  /** Every vma of every live process. */
+  allVmas(): Vma[] {
+    const out: Vma[] = [];
+    for (const p of this.procs.values()) out.push(...p.vmas.list);
+    return out;
+  }
+
   /** Counters for --stats: flat name -> number. */
   stats(): Record<string, number> {
-    return {};
+    let vmas = 0;
+    let ptes = 0;
+    let leaves = 0;
+    for (const p of this.procs.values()) {
+      vmas += p.vmas.size;
+      ptes += p.pt.present;
+      leaves += p.pt.leaves.size;
+    }
+    let cached = 0;
+    for (const f of this.files.values()) cached += f.mapping.pages.size;
+    return {
+      commands: this.commands,
+      processes: this.procs.size,
+      faults: this.counters.readFaults + this.counters.writeFaults,
+      readFaults: this.counters.readFaults,
+      writeFaults: this.counters.writeFaults,
+      sigsegv: this.counters.sigsegv,
+      sigbus: this.counters.sigbus,
+      vmasAlive: vmas,
+      vmasPeak: this.vmasPeak,
+      ptesPresent: ptes,
+      pageTablePages: leaves,
+      framesInUse: this.frames.inUse,
+      framesPeak: this.frames.peak,
+      framesAllocated: this.frames.allocated,
+      pageCachePages: cached,
+      ...this.design.stats(),
+    };
   }
 }
 
-/** Run a whole (already validated) trace, calling `out` once per result line group. */
+/** Run a whole (already validated) trace, calling `out` once per result. */
 export function runTrace(cmds: readonly Command[], out: (text: string) => void, opts: MachineOptions = {}): Machine {
   const m = new Machine(opts);
   for (const c of cmds) out(`${c.line} ${m.exec(c)}\n`);
   return m;
 }
+
+export { PAGE_SIZE };

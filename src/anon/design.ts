@@ -1,0 +1,81 @@
+// The interface between the machine and an anonymous-memory design.
+//
+// The machine (src/mm/) owns processes, vmas, page tables, files and their
+// page cache, and every syscall's argument checking and vma surgery. What a
+// *private* mapping sees — which anonymous page backs index i of a private
+// vma, what copy-on-write does, what fork shares — is the design's. Shared
+// mappings never reach a design: they map the page cache directly.
+//
+// Contract, in the terms of the machine's invariants (test/invariants.ts):
+// - `lookup(vma, i)` is what vma sees at index i: an anonymous frame, or
+//   null for "the base page" (the file's page for a private file mapping,
+//   the zero page for private anonymous memory). Every present pte of a
+//   private vma maps exactly lookup(vma, i) or the base page.
+// - Only the methods below change what a vma sees; the machine zaps or
+//   replaces the ptes that such a change affects (it knows which: the
+//   vma's own range for cow/discard/extend, every mapping of the file for
+//   truncate). No method may change what *another* vma sees.
+// - A design holds its own references on the frames it keeps
+//   (FrameAllocator.get/put) and releases them when nothing can reach them.
+
+import type { File } from '../mm/file.js';
+import type { Frame, FrameAllocator } from '../mm/frames.js';
+import type { Vma } from '../mm/vma.js';
+
+export interface AnonDesign {
+  readonly name: string;
+
+  /** mmap made a private vma (anonymous if vma.file is null). */
+  vmaNew(vma: Vma): void;
+
+  /** What the private vma sees at index: an anonymous frame or null (base). Allocates nothing. */
+  lookup(vma: Vma, index: number): Frame | null;
+
+  /**
+   * A write fault at index of a private vma whose current page is `src`
+   * (the anonymous page, the file's page, or the zero page): return the
+   * frame the vma may now write, exclusive to it — `src` itself when it is
+   * an anonymous page no one else can see (reuse), else a copy.
+   */
+  cow(vma: Vma, index: number, src: Frame): Frame;
+
+  /** fork: `child` is a copy of the private vma `parent` in the new mm. */
+  fork(parent: Vma, child: Vma): void;
+
+  /** fork of a MADV_WIPEONFORK vma: the child's copy starts empty. */
+  forkWiped(parent: Vma, child: Vma): void;
+
+  /** The vma was split: `tail` (new, same object) now covers the upper part. */
+  split(vma: Vma, tail: Vma): void;
+
+  /**
+   * The vma is about to grow to cover the new indices [lo, hi) (mremap
+   * expansion, or absorbing a merged neighbour): it must see nothing there.
+   */
+  extend(vma: Vma, lo: number, hi: number): void;
+
+  /**
+   * Two adjacent private vmas of one mm with compatible flags and contiguous
+   * pgoff: may `prev` absorb `next`? If the design says yes it has already
+   * moved next's state into prev (the machine then widens prev and drops
+   * next without calling remove).
+   */
+  tryMerge(prev: Vma, next: Vma): boolean;
+
+  /** MADV_DONTNEED: the vma no longer sees anonymous pages in [lo, hi). */
+  discard(vma: Vma, lo: number, hi: number): void;
+
+  /** The private vma is gone (munmap, exit, replaced). */
+  remove(vma: Vma): void;
+
+  /** ftruncate: private copies of `file`'s pages at index >= from vanish. */
+  truncate(file: File, from: number): void;
+
+  /** Check the design's own invariants; throw on violation. */
+  check(vmas: readonly Vma[]): void;
+
+  /** Design counters, merged into the machine's stats. */
+  stats(): Record<string, number>;
+}
+
+export type AnonDesignFactory = (frames: FrameAllocator) => AnonDesign;
