@@ -3,7 +3,8 @@
  * kernel and print exactly the spec's output, so the TypeScript simulator
  * can be diffed against Linux.
  *
- *   usage: vmrun TRACE        (TRACE "-" = stdin, reported as "<stdin>")
+ *   usage: vmrun [--check] TRACE   (TRACE "-" = stdin, reported as "<stdin>";
+ *                                   --check: validate only, run nothing)
  *   exit:  0 ok, 1 usage / unreadable input, 2 bad trace (docs/trace-errors.md),
  *          3 not portable (a call would touch memory outside the window),
  *          4 internal error (a worker died, a syscall of the runner failed, ...)
@@ -71,6 +72,9 @@
  *    "FILE:LINE: not portable: ...". Nothing a trace does can reach the
  *    worker's own memory.
  *
+ * Test hook: VMRUN_TEST_KILL_LINE=N kills (SIGKILL) the worker named by line N
+ * just before running it, to test that an unexpected death gives exit 4.
+ *
  * Linux notes (things that surprised or are easy to get wrong):
  *  - root can mmap at address 0 (cap_mmap_addr only asks for CAP_SYS_RAWIO),
  *    so the workers drop their capabilities to get the spec's EPERM.
@@ -93,6 +97,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -651,6 +656,9 @@ static void kill_workers(void)
 static void on_signal(int sig)
 {
 	kill_workers();
+	/* every worker ends up as our child (subreaper); all are being killed */
+	while (waitpid(-1, NULL, 0) > 0)
+		;
 	cleanup_files();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -674,7 +682,7 @@ static void finish(int status)
 static _Noreturn void internal(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
+	__fpurge(stdout); /* the current command's partial result; earlier ones are flushed */
 	fprintf(stderr, "%s:%" PRIu64 ": internal error: ", g_file, g_line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -706,7 +714,7 @@ static const char *errname(int e)
 /* channel protocol                                                    */
 
 enum op { OP_MMAP = 1, OP_MUNMAP, OP_MPROTECT, OP_MREMAP, OP_MADVISE, OP_READ, OP_WRITE,
-	  OP_TOUCH, OP_FORK, OP_EXIT, OP_REAP };
+	  OP_TOUCH, OP_FORK, OP_EXIT, OP_REAP, OP_PING };
 enum rkind { RK_OK = 1, RK_ERR, RK_SIG };
 
 struct wreq {
@@ -989,6 +997,9 @@ static _Noreturn void worker_loop(int ch)
 		}
 		case OP_EXIT:
 			_exit(0);
+		case OP_PING:
+			wreply(ch, RK_OK, 0, (uint64_t)getpid(), NULL, 0);
+			break;
 		case OP_REAP: {
 			int st = 0;
 			pid_t r;
@@ -1147,9 +1158,17 @@ static char *slurp_fd(int fd, size_t *len)
 	return b;
 }
 
+static struct wresp call(int p, uint32_t op, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+			 uint64_t a4, uint64_t a5, void **payload);
+
 /* the window part of a process's mappings, ascending, clipped */
-static size_t get_vmas(pid_t pid, struct vma **out)
+static size_t get_vmas(int p, struct vma **out)
 {
+	/* a round trip first: the worker is alive and idle while /proc is read */
+	struct wresp pr = call(p, OP_PING, 0, 0, 0, 0, 0, 0, NULL);
+	if (pr.kind != RK_OK || (pid_t)pr.val != g_rp[p].pid)
+		internal("bad ping reply from '%s'", san(g_procs.v[p]));
+	pid_t pid = g_rp[p].pid;
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
 	int fd = open(path, O_RDONLY);
@@ -1207,7 +1226,7 @@ static size_t get_vmas(pid_t pid, struct vma **out)
 static void do_maps(int p)
 {
 	struct vma *v;
-	size_t n = get_vmas(g_rp[p].pid, &v);
+	size_t n = get_vmas(p, &v);
 	printf("maps %.*s\n", (int)g_procs.v[p].n, g_procs.v[p].p);
 	size_t i = 0;
 	while (i < n) {
@@ -1294,7 +1313,7 @@ static void do_frames(void)
 		if (!g_rp[p].live)
 			continue;
 		struct vma *v;
-		size_t n = get_vmas(g_rp[p].pid, &v);
+		size_t n = get_vmas(p, &v);
 		for (size_t i = 0; i < n; i++) {
 			if (v[i].perm[0] != 'r')
 				continue;
@@ -1561,10 +1580,16 @@ static void setup_files(void)
 	}
 }
 
+static uint64_t g_test_kill_line; /* VMRUN_TEST_KILL_LINE: tests of worker death */
+
 static void exec_cmd(const struct cmd *c)
 {
 	g_line = c->line;
 	check_portable(c);
+	if (g_test_kill_line && c->line == g_test_kill_line && c->p >= 0 && g_rp[c->p].live) {
+		kill(g_rp[c->p].pid, SIGKILL);
+		usleep(20000);
+	}
 	printf("%" PRIu64 " ", c->line);
 	switch (c->kind) {
 	case K_FILE:
@@ -1602,7 +1627,7 @@ static void exec_cmd(const struct cmd *c)
 		spawn_worker(c->p);
 		/* sanity: the new worker's window is empty */
 		struct vma *v;
-		size_t n = get_vmas(g_rp[c->p].pid, &v);
+		size_t n = get_vmas(c->p, &v);
 		free(v);
 		if (n)
 			internal("a fresh worker has mappings in the window");
@@ -1760,8 +1785,14 @@ static char *read_input(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
+	int check_only = 0;
+	if (argc == 3 && strcmp(argv[1], "--check") == 0) {
+		check_only = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: vmrun TRACE   (TRACE '-' reads stdin)\n");
+		fprintf(stderr, "usage: vmrun [--check] TRACE   (TRACE '-' reads stdin; --check: validate only)\n");
 		return 1;
 	}
 	g_file = strcmp(argv[1], "-") == 0 ? "<stdin>" : argv[1];
@@ -1772,6 +1803,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	parse_all(text, n);
+	if (check_only)
+		return 0;
 
 	/* run */
 	static char outbuf[1 << 16];
@@ -1801,6 +1834,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < g_nprocs; i++)
 		g_rp[g_order[i]].rank = (uint32_t)i;
 
+	const char *tk = getenv("VMRUN_TEST_KILL_LINE");
+	if (tk)
+		g_test_kill_line = strtoull(tk, NULL, 10);
 	detect_environment();
 	setup_files();
 	for (size_t i = 0; i < g_ncmds; i++)
