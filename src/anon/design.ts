@@ -31,6 +31,12 @@ export interface AnonDesign {
   /** What the private vma sees at index: an anonymous frame or null (base). Allocates nothing. */
   lookup(vma: Vma, index: number): Frame | null;
 
+  /** lookup() for checkers: same answer, counts nothing. */
+  peek(vma: Vma, index: number): Frame | null;
+
+  /** Every frame the design itself holds a reference on, with how many. */
+  heldFrames(): Map<Frame, number>;
+
   /**
    * A write fault at index of a private vma whose current page is `src`
    * (the anonymous page, the file's page, or the zero page): return the

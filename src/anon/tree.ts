@@ -74,6 +74,9 @@ export class TreeDesign implements AnonDesign {
   private lookupSteps = 0;
   private lookupStepsMax = 0;
 
+  /** Every anonymous space alive (for checkers and statistics). */
+  private readonly live = new Set<AddressSpace>();
+
   constructor(private readonly frames: FrameAllocator) {}
 
   // ---------------------------------------------------------------- spaces
@@ -87,6 +90,7 @@ export class TreeDesign implements AnonDesign {
       if (s.depth > this.depthPeak) this.depthPeak = s.depth;
     }
     this.spacesCreated++;
+    this.live.add(s);
     return s;
   }
 
@@ -110,6 +114,7 @@ export class TreeDesign implements AnonDesign {
       const p = s.parent;
       if (p !== null) p.children.delete(s);
       s.parent = null;
+      this.live.delete(s);
       this.spacesFreed++;
       s = p;
     }
@@ -337,6 +342,9 @@ export class TreeDesign implements AnonDesign {
       if (s.file === null && s.vmas.size === 0 && s.children.size === 0) fail(`space ${s.id} has neither vmas nor children`);
       if (s.parent !== null && s.depth !== s.parent.depth + 1) fail(`space ${s.id} depth`);
     }
+    for (const s of this.live) {
+      if (!seen.has(s)) fail(`space ${s.id} is alive but no vma reaches it`);
+    }
     // (X): an unflagged vma's own pages are visible to it alone.
     const priv = vmas.filter((v) => !v.shared);
     for (const v of priv) {
@@ -355,7 +363,7 @@ export class TreeDesign implements AnonDesign {
   }
 
   /** lookup() without counting. */
-  private peek(vma: Vma, index: number): Frame | null {
+  peek(vma: Vma, index: number): Frame | null {
     for (let s = vma.space; s !== null; s = s.parent) {
       if (s.file !== null) return null;
       const f = s.pages.get(index);
@@ -363,6 +371,14 @@ export class TreeDesign implements AnonDesign {
       if (s.cleared !== null && s.cleared.has(index)) return null;
     }
     return null;
+  }
+
+  heldFrames(): Map<Frame, number> {
+    const out = new Map<Frame, number>();
+    for (const s of this.live) {
+      for (const f of s.pages.values()) out.set(f, (out.get(f) ?? 0) + 1);
+    }
+    return out;
   }
 
   /** Every anonymous space alive, reached from the given vmas. */

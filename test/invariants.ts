@@ -1,0 +1,116 @@
+// The machine's invariants, checked after every command in the tests.
+// Each is stated once here; src/ comments refer to them.
+//
+// I1 vmas: page-aligned, non-empty, sorted, non-overlapping, below
+//    TASK_SIZE; a file's i_mmap lists exactly the vmas that map it.
+// I2 ptes: every present pte lies in a vma that permits its access bits,
+//    and maps exactly the page that vma sees there — the page cache page
+//    for a shared mapping; for a private one what the design's lookup
+//    gives, or else the base page (the file's page / the zero page). No
+//    pte maps a file page at or past EOF.
+// I3 references: every frame's refs equals the holders we can count —
+//    page cache slots, the design's own references, present ptes — and its
+//    mapcount equals the ptes mapping it; the allocator's count of frames
+//    in use equals the frames anything holds (nothing leaked).
+// I4 design: the design's own invariants (for the tree: parent/child
+//    links, no space without vmas or children, invariant X of tree.ts).
+// I5 after every process has exited only page-cache frames remain
+//    (checked by the tests that end traces with exits).
+
+import { PAGE_SIZE, TASK_SIZE, VM_READ, VM_WRITE } from '../src/mm/constants.js';
+import type { Frame } from '../src/mm/frames.js';
+import type { Machine } from '../src/mm/machine.js';
+import { PTE_READ, PTE_WRITE } from '../src/mm/pagetable.js';
+import type { File } from '../src/mm/file.js';
+
+export function checkInvariants(m: Machine): void {
+  const fail = (msg: string): never => {
+    throw new Error(`invariant: ${msg}`);
+  };
+  const holders = new Map<Frame, number>();
+  const mapcounts = new Map<Frame, number>();
+  const hold = (f: Frame, n = 1): void => {
+    holders.set(f, (holders.get(f) ?? 0) + n);
+  };
+  const files = new Set<File>();
+
+  // I1
+  for (const mm of m.procs.values()) {
+    let prevEnd = 0;
+    for (const v of mm.vmas.list) {
+      if (v.start % PAGE_SIZE !== 0 || v.end % PAGE_SIZE !== 0) fail(`${mm.name}: unaligned vma`);
+      if (v.end <= v.start) fail(`${mm.name}: empty vma`);
+      if (v.start < prevEnd) fail(`${mm.name}: vmas overlap or unsorted at 0x${v.start.toString(16)}`);
+      if (v.end > TASK_SIZE) fail(`${mm.name}: vma past TASK_SIZE`);
+      if (v.mm !== mm) fail(`${mm.name}: vma of another mm`);
+      prevEnd = v.end;
+      if (v.file !== null) {
+        files.add(v.file);
+        if (!v.file.mappings.has(v)) fail(`${mm.name}: vma missing from its file's i_mmap`);
+      }
+      if (v.shared && v.space !== v.file!.mapping) fail(`${mm.name}: shared vma not on its object's space`);
+    }
+  }
+  for (const f of m.files.values()) files.add(f);
+  for (const f of files) {
+    for (const v of f.mappings) {
+      if (!m.procs.has(v.mm.name) || m.procs.get(v.mm.name) !== v.mm || !v.mm.vmas.list.includes(v)) {
+        fail(`file ${f.name ?? '(shm)'} lists a vma that is gone`);
+      }
+    }
+    for (const fr of f.mapping.pages.values()) hold(fr);
+  }
+  for (const [fr, n] of m.design.heldFrames()) hold(fr, n);
+
+  // I2
+  for (const mm of m.procs.values()) {
+    for (const v of mm.vmas.list) {
+      mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (vpn, fr, flags) => {
+        mapcounts.set(fr, (mapcounts.get(fr) ?? 0) + 1);
+        hold(fr);
+        const addr = vpn * PAGE_SIZE;
+        const where = `${mm.name}:0x${addr.toString(16)}`;
+        if ((flags & PTE_READ) !== 0 && (v.prot & VM_READ) === 0) fail(`${where}: readable pte in unreadable vma`);
+        if ((flags & PTE_WRITE) !== 0 && (v.prot & VM_WRITE) === 0) fail(`${where}: writable pte in read-only vma`);
+        const i = v.index(addr);
+        if (v.file !== null && i >= v.file.pages) fail(`${where}: pte maps a page past EOF`);
+        let expect: Frame | null;
+        if (v.shared) expect = v.file!.cached(i);
+        else expect = m.design.peek(v, i) ?? (v.file === null ? m.frames.zero : v.file.cached(i));
+        if (expect !== fr) fail(`${where}: pte maps frame ${fr.pfn}, the vma sees ${expect?.pfn ?? 'nothing'}`);
+        if (fr === m.frames.zero && (flags & PTE_WRITE) !== 0) fail(`${where}: zero page mapped writable`);
+      });
+    }
+    // No pte outside every vma.
+    let total = 0;
+    for (const v of mm.vmas.list) mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, () => { total++; });
+    if (total !== mm.pt.present) fail(`${mm.name}: ${mm.pt.present - total} ptes outside any vma`);
+  }
+
+  // I3
+  let inUse = 0;
+  for (const [fr, n] of holders) {
+    if (fr === m.frames.zero) {
+      if (fr.refs !== n + 1) fail(`zero page refs ${fr.refs}, expected ${n + 1}`);
+      continue;
+    }
+    inUse++;
+    if (fr.refs !== n) fail(`frame ${fr.pfn} refs ${fr.refs}, holders ${n}`);
+    if (fr.mapcount !== (mapcounts.get(fr) ?? 0)) fail(`frame ${fr.pfn} mapcount ${fr.mapcount}, ptes ${mapcounts.get(fr) ?? 0}`);
+  }
+  if (inUse !== m.frames.inUse) fail(`allocator has ${m.frames.inUse} frames in use, holders account for ${inUse}`);
+
+  // I4
+  m.design.check(m.allVmas());
+}
+
+/** I5: after every process has exited, only page-cache frames remain. */
+export function checkOnlyPageCacheLeft(m: Machine): void {
+  if (m.procs.size !== 0) throw new Error('processes still alive');
+  let cached = 0;
+  for (const f of m.files.values()) cached += f.mapping.pages.size;
+  if (m.frames.inUse !== cached) {
+    throw new Error(`invariant: ${m.frames.inUse} frames in use after every exit, page cache holds ${cached}`);
+  }
+  if (m.design.heldFrames().size !== 0) throw new Error('invariant: the design still holds frames after every exit');
+}
