@@ -3,8 +3,10 @@
  * kernel and print exactly the spec's output, so the TypeScript simulator
  * can be diffed against Linux.
  *
- *   usage: vmrun [--check] TRACE   (TRACE "-" = stdin, reported as "<stdin>";
- *                                   --check: validate only, run nothing)
+ *   usage: vmrun [--check] [--name NAME] TRACE
+ *          TRACE "-" = stdin, reported as "<stdin>"; --check: validate only,
+ *          run nothing; --name: the FILE shown in messages instead of TRACE
+ *          (src/oracle/native.ts feeds traces on stdin with it)
  *   exit:  0 ok, 1 usage / unreadable input, 2 bad trace (docs/trace-errors.md),
  *          3 not portable (a call would touch memory outside the window),
  *          4 internal error (a worker died, a syscall of the runner failed, ...)
@@ -1786,16 +1788,23 @@ static char *read_input(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
 	int check_only = 0;
-	if (argc == 3 && strcmp(argv[1], "--check") == 0) {
-		check_only = 1;
-		argv++;
-		argc--;
+	const char *name = NULL;
+	int ai = 1;
+	for (; ai < argc && strncmp(argv[ai], "--", 2) == 0; ai++) {
+		if (strcmp(argv[ai], "--check") == 0)
+			check_only = 1;
+		else if (strcmp(argv[ai], "--name") == 0 && ai + 1 < argc)
+			name = argv[++ai];
+		else
+			break;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: vmrun [--check] TRACE   (TRACE '-' reads stdin; --check: validate only)\n");
+	if (argc - ai != 1) {
+		fprintf(stderr, "usage: vmrun [--check] [--name NAME] TRACE\n"
+				"  TRACE '-' reads stdin; --check: validate only; --name: FILE shown in messages\n");
 		return 1;
 	}
-	g_file = strcmp(argv[1], "-") == 0 ? "<stdin>" : argv[1];
+	argv += ai - 1;
+	g_file = name ? name : strcmp(argv[1], "-") == 0 ? "<stdin>" : argv[1];
 	size_t n;
 	char *text = read_input(argv[1], &n);
 	if (!text) {
