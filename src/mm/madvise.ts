@@ -14,10 +14,10 @@
 // touching what any other process sees.
 
 import type { Advice } from '../trace/ast.js';
-import { PAGE_ALIGN, PAGE_SIZE, type SysResult } from './constants.js';
+import { PAGE_ALIGN, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
-import { isolateRange, mergeAround, zapRange } from './vma-ops.js';
+import { isolateRange, mergeRange, zapRange } from './vma-ops.js';
 import type { Vma } from './vma.js';
 
 const U64 = (1n << 64n) - 1n;
@@ -54,23 +54,18 @@ function advise(k: Kernel, mm: Mm, v: Vma, lo: number, hi: number, advice: Advic
       return 'ok';
     case 'wipeonfork':
       if (v.file !== null || v.shared) return 'EINVAL';
-      return setFlag(k, mm, v, lo, hi, (x) => { x.wipeonfork = true; });
+      return setFlag(k, mm, lo, hi, (x) => { x.wipeonfork = true; });
     case 'keeponfork':
-      return setFlag(k, mm, v, lo, hi, (x) => { x.wipeonfork = false; });
+      return setFlag(k, mm, lo, hi, (x) => { x.wipeonfork = false; });
     case 'dontfork':
-      return setFlag(k, mm, v, lo, hi, (x) => { x.dontfork = true; });
+      return setFlag(k, mm, lo, hi, (x) => { x.dontfork = true; });
     case 'dofork':
-      return setFlag(k, mm, v, lo, hi, (x) => { x.dontfork = false; });
+      return setFlag(k, mm, lo, hi, (x) => { x.dontfork = false; });
   }
 }
 
-function setFlag(k: Kernel, mm: Mm, v: Vma, lo: number, hi: number, set: (v: Vma) => void): SysResult {
-  void v;
-  for (const piece of isolateRange(k, mm, lo, hi)) {
-    set(piece);
-    mergeAround(k, piece);
-  }
+function setFlag(k: Kernel, mm: Mm, lo: number, hi: number, set: (v: Vma) => void): SysResult {
+  for (const piece of isolateRange(k, mm, lo, hi)) set(piece);
+  mergeRange(k, mm, lo, hi);
   return 'ok';
 }
-
-export { PAGE_SIZE };

@@ -14,7 +14,7 @@ import type { Mm } from './mm.js';
 import { protBits } from './mmap.js';
 import { PTE_READ, PTE_WRITE } from './pagetable.js';
 import { vmEnoughMemory } from './accounting.js';
-import { isolateRange, mergeAround } from './vma-ops.js';
+import { isolateRange, mergeRange } from './vma-ops.js';
 
 const U64 = (1n << 64n) - 1n;
 
@@ -34,7 +34,7 @@ export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, p: Pro
   // Walk the contiguous run of vmas from start, stopping at the first hole.
   let reach = start;
   for (const v of mm.vmas.intersecting(start, end)) {
-    if (v.start !== reach) break;
+    if (v.start > reach) break;
     reach = v.end;
   }
   const stop = Math.min(reach, end);
@@ -49,7 +49,7 @@ export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, p: Pro
     v.prot = prot;
     mm.pt.changeFlags(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (old) =>
       ((prot & VM_READ) !== 0 ? PTE_READ : 0) | ((prot & VM_WRITE) !== 0 ? old & PTE_WRITE : 0));
-    mergeAround(k, v);
   }
+  mergeRange(k, mm, start, stop);
   return stop < end ? 'ENOMEM' : 'ok';
 }

@@ -85,6 +85,7 @@ export function unmapRange(k: Kernel, mm: Mm, start: number, end: number): void 
  */
 export function isolateRange(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
   const out: Vma[] = [];
+  if (end <= start) return out;
   for (let v of mm.vmas.intersecting(start, end)) {
     if (v.start < start) v = splitVma(k, v, start);
     if (v.end > end) splitVma(k, v, end);
@@ -130,4 +131,17 @@ export function mergeAround(k: Kernel, v: Vma): Vma {
   const prev = mm.vmas.prev(v);
   if (prev !== null && tryMergePair(k, prev, v)) return prev;
   return v;
+}
+
+/**
+ * Merge every mergeable neighbour pair from the vma before `start` to the
+ * vma after `end` (after mprotect/madvise changed the vmas in between).
+ */
+export function mergeRange(k: Kernel, mm: Mm, start: number, end: number): void {
+  let v = mm.vmas.findFrom(start > 0 ? start - 1 : 0);
+  while (v !== null && v.start <= end) {
+    const n = mm.vmas.next(v);
+    if (n === null || n.start > end) break;
+    if (!tryMergePair(k, v, n)) v = n;
+  }
 }
