@@ -58,7 +58,7 @@ export function checkInvariants(m: Machine): void {
         fail(`file ${f.name ?? '(shm)'} lists a vma that is gone`);
       }
     }
-    for (const fr of f.mapping.pages.values()) hold(fr);
+    f.mapping.pages.forEach((_, fr) => hold(fr));
   }
   for (const [fr, n] of m.design.heldFrames()) hold(fr, n);
 

@@ -109,7 +109,7 @@ export class TreeDesign implements AnonDesign {
   /** Free anonymous spaces that no vma and no child space uses, up the chain. */
   private gc(s: AddressSpace | null): void {
     while (s !== null && s.file === null && s.vmas.size === 0 && s.children.size === 0) {
-      for (const f of s.pages.values()) this.frames.put(f);
+      s.pages.forEach((_, f) => this.frames.put(f));
       s.pages.clear();
       const p = s.parent;
       if (p !== null) p.children.delete(s);
@@ -154,14 +154,7 @@ export class TreeDesign implements AnonDesign {
       s.pages.delete(i);
       this.frames.put(f);
     };
-    if (hi - lo <= s.pages.size) {
-      for (let i = lo; i < hi; i++) {
-        const f = s.pages.get(i);
-        if (f !== undefined) drop(i, f);
-      }
-    } else {
-      for (const [i, f] of s.pages) if (i >= lo && i < hi) drop(i, f);
-    }
+    s.pages.forRange(lo, hi, drop);
   }
 
   private static clear(s: AddressSpace, lo: number, hi: number): void {
@@ -304,12 +297,10 @@ export class TreeDesign implements AnonDesign {
     const stack = [...file.mapping.children];
     while (stack.length > 0) {
       const s = stack.pop()!;
-      for (const [i, f] of s.pages) {
-        if (i >= from) {
-          s.pages.delete(i);
-          this.frames.put(f);
-        }
-      }
+      s.pages.forRange(from, Number.MAX_SAFE_INTEGER, (i, f) => {
+        s.pages.delete(i);
+        this.frames.put(f);
+      });
       for (const c of s.children) stack.push(c);
     }
   }
@@ -350,15 +341,14 @@ export class TreeDesign implements AnonDesign {
     for (const v of priv) {
       if (v.cowNewSpace) continue;
       const s = v.space!;
-      for (const [i, f] of s.pages) {
-        if (i < v.pgoff || i >= v.endIndex) continue;
+      s.pages.forRange(v.pgoff, v.endIndex, (i, f) => {
         for (const w of priv) {
           if (w === v || i < w.pgoff || i >= w.endIndex) continue;
           if (this.peek(w, i) === f) {
             fail(`page ${i} of space ${s.id} is seen by unflagged vma at 0x${v.start.toString(16)} and another vma at 0x${w.start.toString(16)}`);
           }
         }
-      }
+      });
     }
   }
 
@@ -376,7 +366,7 @@ export class TreeDesign implements AnonDesign {
   heldFrames(): Map<Frame, number> {
     const out = new Map<Frame, number>();
     for (const s of this.live) {
-      for (const f of s.pages.values()) out.set(f, (out.get(f) ?? 0) + 1);
+      s.pages.forEach((_, f) => out.set(f, (out.get(f) ?? 0) + 1));
     }
     return out;
   }

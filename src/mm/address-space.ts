@@ -13,13 +13,14 @@ import type { Frame } from './frames.js';
 import type { File } from './file.js';
 import type { Vma } from './vma.js';
 import type { RangeSet } from './rangeset.js';
+import { XArray } from './xarray.js';
 
 let nextSpaceId = 1;
 
 export class AddressSpace {
   readonly id = nextSpaceId++;
   /** index (page offset) -> frame. */
-  readonly pages = new Map<number, Frame>();
+  readonly pages = new XArray<Frame>();
   /** The file or shm object whose page cache this is; null for an anonymous space. */
   readonly file: File | null;
 

@@ -86,12 +86,10 @@ export class File {
     } else if (size < old) {
       this.zeroTail(size);
       const first = Math.ceil(size / PAGE_SIZE);
-      for (const [index, f] of this.mapping.pages) {
-        if (index >= first) {
-          this.mapping.pages.delete(index);
-          this.frames.put(f);
-        }
-      }
+      this.mapping.pages.forRange(first, Number.MAX_SAFE_INTEGER, (index, f) => {
+        this.mapping.pages.delete(index);
+        this.frames.put(f);
+      });
     }
     this.size = size;
   }
@@ -113,7 +111,7 @@ export class File {
 
   /** Drop the whole page cache (the last reference to an shm object went away). */
   release(): void {
-    for (const f of this.mapping.pages.values()) this.frames.put(f);
+    this.mapping.pages.forEach((_, f) => this.frames.put(f));
     this.mapping.pages.clear();
   }
 }
