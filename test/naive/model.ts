@@ -230,12 +230,13 @@ export class NaiveMachine {
   }
 
   /**
-   * pwrite(2) of 4 bytes: ksys_pwrite64() gives EINVAL for a negative pos;
+   * pwrite(2) of 4 bytes: ksys_pwrite64() gives EINVAL for a negative pos,
+   * rw_verify_area() for pos + 4 past LLONG_MAX;
    * generic_write_check_limits() gives EFBIG for pos >= s_maxbytes (pos is
    * 4-aligned and s_maxbytes page-aligned, so the 4 bytes then fit).
    */
   private fwrite(f: NFile, off: bigint, val: number): string {
-    if (off > LLONG_MAX) return 'EINVAL';
+    if (off + 4n > LLONG_MAX) return 'EINVAL';
     if (off >= EXT4_MAX_BYTES) return 'EFBIG';
     const end = off + 4n;
     if (end > f.size) this.zeroPastEof(f);
@@ -244,9 +245,12 @@ export class NaiveMachine {
     return 'ok';
   }
 
-  /** pread(2) of 4 bytes: EINVAL for a negative pos; fewer than 4 bytes before EOF prints EOF. */
+  /**
+   * pread(2) of 4 bytes: EINVAL for a negative pos (ksys_pread64()) or pos +
+   * 4 past LLONG_MAX (rw_verify_area()); fewer than 4 bytes before EOF prints EOF.
+   */
   private fread(f: NFile, off: bigint): string {
-    if (off > LLONG_MAX) return 'EINVAL';
+    if (off + 4n > LLONG_MAX) return 'EINVAL';
     if (off + 4n > f.size) return 'EOF';
     return String(pageLoad(f.pages.get(off / PAGE), Number(off % PAGE)));
   }
