@@ -77,9 +77,9 @@ export function validTrace(cmds: readonly Command[]): Command[] {
 const PROTS: Prot[] = ['none', 'r', 'rw', 'rx', 'rwx'];
 const ADVICES: Advice[] = ['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork'];
 
-/** The arbitraries of every command kind. */
-export function commandArbitraries(opts: GenOptions = {}): fc.Arbitrary<Command>[] {
-  const slots = opts.slots ?? 12;
+/** A random command of any kind (weighted towards memory operations). */
+export function commandArbitrary(opts: GenOptions = {}): fc.Arbitrary<Command> {
+  const slots = opts.slots ?? 9;
   const odd = opts.odd ?? 1;
   const line = 0;
 
@@ -95,14 +95,19 @@ export function commandArbitraries(opts: GenOptions = {}): fc.Arbitrary<Command>
     { weight: 2, arbitrary: proc },
   );
   const file = fc.constantFrom(...FILE_NAMES);
-  const slot = fc.integer({ min: 0, max: slots - 1 }).map((k) => BASE + BigInt(k) * PG);
+  const slotIn = (n: number): fc.Arbitrary<bigint> => fc.integer({ min: 0, max: n - 1 }).map((k) => BASE + BigInt(k) * PG);
+  // Mappings start in the first two thirds of the slots; ranges and accesses
+  // reach a little further; mremap targets reach furthest.
+  const mapSlot = slotIn(Math.max(1, Math.floor((slots * 2) / 3)));
+  const slot = slotIn(slots);
+  const farSlot = slotIn(slots + Math.floor(slots / 2));
   const pages = (max: number): fc.Arbitrary<bigint> => fc.integer({ min: 1, max }).map((n) => BigInt(n) * PG);
   const weighted = <T>(normal: fc.Arbitrary<T>, weird: fc.Arbitrary<T>): fc.Arbitrary<T> =>
     odd > 0 ? fc.oneof({ weight: 30, arbitrary: normal }, { weight: odd, arbitrary: weird }) : normal;
 
   // Odd values, per command, that Linux rejects before touching anything.
-  const mmapAddr = weighted(slot, fc.constantFrom(0n, 0x800n, BASE + 0x10n, 0x7ffffffff000n, 0xfffffffffffff000n));
-  const mmapLen = weighted(pages(4), fc.constantFrom(0n, 0x800n, 0x1800n, 0xfffffffffffff001n, 0x800000000000n));
+  const mmapAddr = weighted(mapSlot, fc.constantFrom(0n, 0x800n, BASE + 0x10n, 0x7ffffffff000n, 0xfffffffffffff000n));
+  const mmapLen = weighted(pages(6), fc.constantFrom(0n, 0x800n, 0x1800n, 0xfffffffffffff001n, 0x800000000000n));
   const mmapOff = weighted(fc.constantFrom(0n, 0n, 0x1000n, 0x2000n, 0x3000n, 0x5000n),
     fc.constantFrom(0x10n, 0x7ffffffffffff000n, 0x8000000000000000n, 0x7fffffffffffe000n));
   const rangeAddr = weighted(slot, fc.constantFrom(BASE + 0x10n, 0x7ffffffff000n, 0xfffffffffffff000n));
@@ -131,36 +136,34 @@ export function commandArbitraries(opts: GenOptions = {}): fc.Arbitrary<Command>
     proc: usedProc, addr: weighted(slot, fc.constantFrom(BASE + 0x10n, 0x7ffffffff000n)),
     oldLen: fc.oneof({ weight: 8, arbitrary: pages(4) }, { weight: 1, arbitrary: fc.constantFrom(0n, 0x800n) }),
     newLen: weighted(pages(5), fc.constantFrom(0n, 0x800n, 0x800000000000n, 0xfffffffffffff000n)),
-    newAddr: fc.option(weighted(slot, fc.constantFrom(BASE + 0x10n, 0x7ffffffff000n)), { nil: undefined, freq: 2 }),
+    newAddr: fc.option(weighted(farSlot, fc.constantFrom(BASE + 0x10n, 0x7ffffffff000n)), { nil: undefined, freq: 2 }),
   }).map(({ newAddr, ...r }): Command =>
     newAddr === undefined ? { line, kind: 'mremap', ...r } : { line, kind: 'mremap', ...r, newAddr });
 
-  const arbs: fc.Arbitrary<Command>[] = [
-    file.chain((f) => fileSize.map((size): Command => ({ line, kind: 'file', file: f, size }))),
-    fc.record({ file, off: fileOff, val: value }).map((r): Command => ({ line, kind: 'fwrite', ...r })),
-    fc.record({ file, off: fileOff }).map((r): Command => ({ line, kind: 'fread', ...r })),
-    fc.record({ file, size: fileSize }).map((r): Command => ({ line, kind: 'ftruncate', ...r })),
-    newProc.map((p): Command => ({ line, kind: 'spawn', proc: p })),
-    fc.record({ proc: usedProc, child: newProc }).map((r): Command => ({ line, kind: 'fork', ...r })),
-    fc.record({ proc: usedProc, child: newProc }).map((r): Command => ({ line, kind: 'fork', ...r })),
-    fc.oneof({ weight: 1, arbitrary: fc.constant('a') }, { weight: 3, arbitrary: proc })
-      .map((p): Command => ({ line, kind: 'exit', proc: p })),
-    fc.integer({ min: 0, max: 8 }).map((n): Command => ({ line, kind: 'reclaim', count: BigInt(n) })),
-    mmap, mmap,
-    fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen }).map((r): Command => ({ line, kind: 'munmap', ...r })),
-    fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen, prot: fc.constantFrom(...PROTS) })
-      .map((r): Command => ({ line, kind: 'mprotect', ...r })),
-    mremap,
-    fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen, advice: fc.constantFrom(...ADVICES) })
-      .map((r): Command => ({ line, kind: 'madvise', ...r })),
-    fc.record({ proc: usedProc, addr: accessAddr }).map((r): Command => ({ line, kind: 'read', ...r })),
-    fc.record({ proc: usedProc, addr: accessAddr }).map((r): Command => ({ line, kind: 'read', ...r })),
-    fc.record({ proc: usedProc, addr: accessAddr, val: value }).map((r): Command => ({ line, kind: 'write', ...r })),
-    fc.record({ proc: usedProc, addr: accessAddr, val: value }).map((r): Command => ({ line, kind: 'write', ...r })),
-    usedProc.map((p): Command => ({ line, kind: 'maps', proc: p })),
+  const w = (weight: number, arbitrary: fc.Arbitrary<Command>): fc.WeightedArbitrary<Command> => ({ weight, arbitrary });
+  const arbs: fc.WeightedArbitrary<Command>[] = [
+    w(1, file.chain((f) => fileSize.map((size): Command => ({ line, kind: 'file', file: f, size })))),
+    w(3, fc.record({ file, off: fileOff, val: value }).map((r): Command => ({ line, kind: 'fwrite', ...r }))),
+    w(2, fc.record({ file, off: fileOff }).map((r): Command => ({ line, kind: 'fread', ...r }))),
+    w(2, fc.record({ file, size: fileSize }).map((r): Command => ({ line, kind: 'ftruncate', ...r }))),
+    w(1, newProc.map((p): Command => ({ line, kind: 'spawn', proc: p }))),
+    w(3, fc.record({ proc: usedProc, child: newProc }).map((r): Command => ({ line, kind: 'fork', ...r }))),
+    w(1, fc.oneof({ weight: 1, arbitrary: fc.constant('a') }, { weight: 3, arbitrary: proc })
+      .map((p): Command => ({ line, kind: 'exit', proc: p }))),
+    w(1, fc.integer({ min: 0, max: 8 }).map((n): Command => ({ line, kind: 'reclaim', count: BigInt(n) }))),
+    w(14, mmap),
+    w(3, fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen }).map((r): Command => ({ line, kind: 'munmap', ...r }))),
+    w(4, fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen, prot: fc.constantFrom(...PROTS) })
+      .map((r): Command => ({ line, kind: 'mprotect', ...r }))),
+    w(5, mremap),
+    w(4, fc.record({ proc: usedProc, addr: rangeAddr, len: rangeLen, advice: fc.constantFrom(...ADVICES) })
+      .map((r): Command => ({ line, kind: 'madvise', ...r }))),
+    w(8, fc.record({ proc: usedProc, addr: accessAddr }).map((r): Command => ({ line, kind: 'read', ...r }))),
+    w(8, fc.record({ proc: usedProc, addr: accessAddr, val: value }).map((r): Command => ({ line, kind: 'write', ...r }))),
+    w(2, usedProc.map((p): Command => ({ line, kind: 'maps', proc: p }))),
   ];
-  if (opts.frames ?? true) arbs.push(fc.constant<Command>({ line, kind: 'frames' }));
-  return arbs;
+  if (opts.frames ?? true) arbs.push(w(2, fc.constant<Command>({ line, kind: 'frames' })));
+  return fc.oneof(...arbs);
 }
 
 /**
@@ -168,12 +171,60 @@ export function commandArbitraries(opts: GenOptions = {}): fc.Arbitrary<Command>
  * (so most commands apply), then random commands, filtered by validTrace().
  */
 export function traceArbitrary(opts: GenOptions & { maxCommands?: number } = {}): fc.Arbitrary<Command[]> {
+  const max = opts.maxCommands ?? 60;
+  const first = (prot: Prot, shared: boolean, pages: number, file?: string): Command => {
+    const c: Command = { line: 0, kind: 'mmap', proc: 'a', addr: BASE, len: BigInt(pages) * PG, prot, shared, fixed: false };
+    if (file !== undefined) { c.file = file; c.off = 0n; }
+    return c;
+  };
   return fc.tuple(
     fc.constantFrom(0x1000n, 0x2000n, 0x3000n, 0x1800n, 0n),
-    fc.array(fc.oneof(...commandArbitraries(opts)), { minLength: Math.min(10, opts.maxCommands ?? 60), maxLength: opts.maxCommands ?? 60, size: 'max' }),
-  ).map(([size, cmds]) => validTrace([
+    fc.constantFrom<Command[]>([], [first('rw', false, 4)], [first('rw', true, 3)], [first('rw', false, 3, 'f')],
+      [first('rw', true, 3, 'f')], [first('rw', false, 2), first('r', false, 2)]),
+    fc.array(commandArbitrary(opts), { minLength: Math.min(10, max), maxLength: max, size: 'max' }),
+  ).map(([size, maps, cmds]) => validTrace([
     { line: 0, kind: 'spawn', proc: 'a' },
     { line: 0, kind: 'file', file: 'f', size },
+    ...maps.map((c, i) => (c.kind === 'mmap' ? { ...c, addr: BASE + BigInt(i) * 2n * PG } : c)),
+    ...cmds,
+  ]));
+}
+
+/**
+ * Traces aimed at vma merging: one or two processes, few slots, mostly
+ * private anonymous and private file mappings of one or two pages, flag
+ * changes (mprotect, madvise), first writes (anon_vma assignment), forks and
+ * mremap resizes, whose EFAULT shows whether neighbouring mappings share a
+ * kernel vma.
+ */
+export function mergeTraceArbitrary(maxCommands = 40): fc.Arbitrary<Command[]> {
+  const line = 0;
+  const proc = fc.oneof({ weight: 4, arbitrary: fc.constant('a') }, { weight: 1, arbitrary: fc.constant('b') });
+  const slot = fc.integer({ min: 0, max: 6 }).map((k) => BASE + BigInt(k) * PG);
+  const len = fc.integer({ min: 1, max: 3 }).map((n) => BigInt(n) * PG);
+  const prot = fc.constantFrom<Prot>('r', 'rw', 'rw', 'none', 'rx');
+  const file = fc.option(fc.constant('f'), { nil: undefined, freq: 3 });
+  const arbs: fc.WeightedArbitrary<Command>[] = [
+    { weight: 6, arbitrary: fc.record({ proc, addr: slot, len, prot, shared: fc.constant(false), fixed: fc.boolean(), file, off: fc.constantFrom(0n, 0x1000n, 0x2000n) })
+      .map(({ file: f, off, ...r }): Command => (f === undefined ? { line, kind: 'mmap', ...r } : { line, kind: 'mmap', ...r, file: f, off })) },
+    { weight: 1, arbitrary: fc.record({ proc, addr: slot, len, prot, shared: fc.constant(true), fixed: fc.boolean(), file, off: fc.constantFrom(0n, 0x1000n) })
+      .map(({ file: f, off, ...r }): Command => (f === undefined ? { line, kind: 'mmap', ...r } : { line, kind: 'mmap', ...r, file: f, off })) },
+    { weight: 4, arbitrary: fc.record({ proc, addr: slot, len, prot }).map((r): Command => ({ line, kind: 'mprotect', ...r })) },
+    { weight: 3, arbitrary: fc.record({ proc, addr: slot, len, advice: fc.constantFrom<Advice>('dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'dontneed') })
+      .map((r): Command => ({ line, kind: 'madvise', ...r })) },
+    { weight: 4, arbitrary: fc.record({ proc, addr: slot, val: fc.integer({ min: 1, max: 9 }) }).map((r): Command => ({ line, kind: 'write', ...r })) },
+    { weight: 1, arbitrary: fc.record({ proc, addr: slot }).map((r): Command => ({ line, kind: 'munmap', ...r, len: PG })) },
+    { weight: 1, arbitrary: fc.constant<Command>({ line, kind: 'fork', proc: 'a', child: 'b' }) },
+    { weight: 6, arbitrary: fc.record({ proc, addr: slot, oldLen: len, newLen: fc.integer({ min: 1, max: 4 }).map((n) => BigInt(n) * PG),
+      newAddr: fc.option(fc.integer({ min: 8, max: 14 }).map((k) => BASE + BigInt(k) * PG), { nil: undefined, freq: 3 }) })
+      .map(({ newAddr, ...r }): Command => (newAddr === undefined ? { line, kind: 'mremap', ...r } : { line, kind: 'mremap', ...r, newAddr })) },
+    { weight: 2, arbitrary: fc.record({ proc, addr: fc.integer({ min: 8, max: 14 }).map((k) => BASE + BigInt(k) * PG), oldLen: len,
+      newAddr: slot }).map((r): Command => ({ line, kind: 'mremap', ...r, newLen: r.oldLen })) },
+    { weight: 1, arbitrary: proc.map((p): Command => ({ line, kind: 'maps', proc: p })) },
+  ];
+  return fc.array(fc.oneof(...arbs), { minLength: 5, maxLength: maxCommands, size: 'max' }).map((cmds) => validTrace([
+    { line: 0, kind: 'spawn', proc: 'a' },
+    { line: 0, kind: 'file', file: 'f', size: 0x4000n },
     ...cmds,
   ]));
 }
