@@ -1,0 +1,222 @@
+// Model-based tests: random command sequences (fast-check `fc.commands`) run
+// on the simulator (src/mm/machine.ts) and on the naive reference model
+// (test/naive/model.ts), comparing every result, `frames` groups included.
+//
+//   VMTREE_FC_RUNS=N          number of sequences (default 2000)
+//   VMTREE_FC_SEED=S          replay a seed
+//   VMTREE_SKIP_FRAME_GROUPS=1  compare only the `frames` header line
+//   VMTREE_SAVE_REGRESSIONS=0 do not save a counterexample under test/regressions/
+//
+// On a disagreement the shrunk sequence is printed as a vmtrace with both
+// outputs and saved as test/regressions/fc-HASH.vmt; its .out is what Linux
+// prints (build/vmrun, when it runs here) or else the naive model's output
+// (the .vmt then says so in a comment, to be checked by hand).
+//
+// Every test/regressions/*.vmt is also run on both models against its .out.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../src/mm/machine.js';
+import type { Command } from '../src/trace/ast.js';
+import { applicable, applyNames, BASE, commandArbitrary, emptyNames, type NameState } from './naive/gen.js';
+import { isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linux.js';
+import { NaiveMachine } from './naive/model.js';
+import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
+
+const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 2000);
+const SEED = process.env.VMTREE_FC_SEED === undefined ? undefined : Number(process.env.VMTREE_FC_SEED);
+const SKIP_FRAME_GROUPS = process.env.VMTREE_SKIP_FRAME_GROUPS === '1';
+const SAVE = process.env.VMTREE_SAVE_REGRESSIONS !== '0';
+const REGRESSIONS = join(import.meta.dirname, 'regressions');
+
+/** Do two result bodies agree? (`frames` group lines optionally ignored.) */
+function same(cmd: Command, a: string, b: string): boolean {
+  if (cmd.kind === 'frames' && SKIP_FRAME_GROUPS) return a.split('\n')[0] === b.split('\n')[0];
+  return a === b;
+}
+
+/** The naive model's side: the model, the names so far, and the trace run so far. */
+interface Model {
+  naive: NaiveMachine;
+  names: NameState;
+  log: Command[];
+  naiveOut: string[];
+}
+
+/** The simulator's side. */
+interface Real {
+  machine: Machine;
+  out: string[];
+}
+
+class Disagreement extends Error {
+  constructor(readonly log: Command[], readonly naiveOut: string[], readonly simOut: string[]) {
+    super(describeRun(log, naiveOut, simOut));
+    this.name = 'Disagreement';
+  }
+}
+
+function describeRun(log: readonly Command[], naiveOut: readonly string[], simOut: readonly string[]): string {
+  const last = log[log.length - 1]!;
+  return `simulator and naive model disagree at line ${last.line} (${printVmtCommand(last)})\n` +
+    `--- trace\n${printVmt(log)}--- naive model\n${formatResults(log, naiveOut)}--- simulator\n${formatResults(log, simOut)}`;
+}
+
+/** One trace line, run on both sides. */
+class VmCommand implements fc.Command<Model, Real> {
+  constructor(readonly cmd: Command) {}
+
+  check(m: Readonly<Model>): boolean {
+    return applicable(m.names, this.cmd);
+  }
+
+  run(m: Model, r: Real): void {
+    const c: Command = { ...this.cmd, line: m.log.length + 1 };
+    applyNames(m.names, c);
+    m.log.push(c);
+    const expected = m.naive.exec(c);
+    let actual: string;
+    try {
+      actual = r.machine.exec(c);
+    } catch (e) {
+      actual = `THROWS ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+    }
+    m.naiveOut.push(expected);
+    r.out.push(actual);
+    if (!same(c, expected, actual)) throw new Disagreement(m.log, m.naiveOut, r.out);
+  }
+
+  toString(): string {
+    return printVmtCommand(this.cmd);
+  }
+}
+
+const PG = 0x1000n;
+const mmapA = (k: number, pages: number, prot: 'rw' | 'r', shared: boolean, file?: string): Command => {
+  const c: Command = { line: 0, kind: 'mmap', proc: 'a', addr: BASE + BigInt(k) * PG, len: BigInt(pages) * PG, prot, shared, fixed: false };
+  if (file !== undefined) { c.file = file; c.off = 0n; }
+  return c;
+};
+
+/** A prelude run before the random commands: spawn a, declare f, maybe map something. */
+const preludeArb: fc.Arbitrary<Command[]> = fc.tuple(
+  fc.constantFrom(0x3000n, 0x1000n, 0x1800n, 0n),
+  fc.constantFrom<Command[]>([], [mmapA(0, 4, 'rw', false)], [mmapA(0, 3, 'rw', true)], [mmapA(0, 3, 'rw', false, 'f')],
+    [mmapA(0, 3, 'rw', true, 'f')], [mmapA(0, 2, 'rw', false), mmapA(2, 2, 'r', false)]),
+).map(([size, maps]) => [
+  { line: 0, kind: 'spawn', proc: 'a' },
+  { line: 0, kind: 'file', file: 'f', size },
+  ...maps,
+]);
+
+const commandsArb = fc.commands([commandArbitrary({ frames: true }).map((c) => new VmCommand(c))],
+  { maxCommands: 60, size: 'max' });
+
+function setup(prelude: readonly Command[]): { model: Model; real: Real } {
+  const model: Model = { naive: new NaiveMachine(), names: emptyNames(), log: [], naiveOut: [] };
+  const real: Real = { machine: new Machine(), out: [] };
+  for (const c of prelude) new VmCommand(c).run(model, real);
+  return { model, real };
+}
+
+/** Run a (shrunk) counterexample again, collecting the trace actually run. */
+function replay(prelude: readonly Command[], cmds: Iterable<VmCommand>): { log: Command[]; naiveOut: string[]; simOut: string[] } | undefined {
+  let state: { model: Model; real: Real } | undefined;
+  try {
+    state = setup(prelude);
+    for (const c of cmds) {
+      if (c.check(state.model)) c.run(state.model, state.real);
+    }
+  } catch (e) {
+    if (e instanceof Disagreement) return { log: e.log, naiveOut: e.naiveOut, simOut: e.simOut };
+    throw e;
+  }
+  return undefined;
+}
+
+/** What Linux prints for the trace, if the native runner works here. */
+function linuxOutput(text: string, hasFrames: boolean): string | undefined {
+  if (!vmrunAvailable() || (hasFrames && !isRoot())) return undefined;
+  const r = runLinuxText(text);
+  return r.status === 0 ? r.stdout : undefined;
+}
+
+/** Save a counterexample as test/regressions/fc-HASH.vmt and .out; returns the path or a reason. */
+function saveRegression(log: readonly Command[], naiveOut: readonly string[], simOut: readonly string[]): string {
+  const text = printVmt(log);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 10);
+  const base = join(REGRESSIONS, `fc-${hash}`);
+  const linux = linuxOutput(text, log.some((c) => c.kind === 'frames'));
+  // Comment lines go after the trace so that line numbers do not move.
+  let vmt = text;
+  const naive = formatResults(log, naiveOut);
+  const sim = formatResults(log, simOut);
+  let verdict: string;
+  if (linux !== undefined) {
+    verdict = linux === naive ? 'Linux agrees with the naive model' : linux === sim ? 'Linux agrees with the simulator' : 'Linux agrees with neither';
+    vmt += `# found by test/model-based.test.ts; expected output: Linux (build/vmrun). ${verdict}.\n`;
+  } else {
+    verdict = 'not checked on Linux';
+    vmt += '# found by test/model-based.test.ts; expected output: the naive model, NOT confirmed on Linux.\n';
+  }
+  if (!SAVE) return `not saved (${verdict})`;
+  if (!existsSync(`${base}.vmt`)) {
+    writeFileSync(`${base}.vmt`, vmt);
+    writeFileSync(`${base}.out`, linux ?? naive);
+  }
+  return `${base}.vmt (${verdict})`;
+}
+
+describe('model-based: simulator vs naive model', () => {
+  it(`agrees on ${RUNS} random command sequences`, () => {
+    const prop = fc.property(preludeArb, commandsArb, (prelude, cmds) => {
+      fc.modelRun(() => setup(prelude), cmds);
+    });
+    const out = fc.check(prop, { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
+    if (!out.failed) return;
+    const [prelude, cmds] = out.counterexample!;
+    const run = replay(prelude, cmds);
+    if (run === undefined) {
+      throw new Error(`fast-check failed but the replay agrees (seed ${out.seed}, path ${out.counterpath}):\n${String(out.errorInstance)}`);
+    }
+    const saved = saveRegression(run.log, run.naiveOut, run.simOut);
+    throw new Error(`${describeRun(run.log, run.naiveOut, run.simOut)}--- seed ${out.seed}, path ${out.counterpath}, ${out.numShrinks} shrinks\n--- saved: ${saved}\n`);
+  });
+});
+
+const regressions = existsSync(REGRESSIONS)
+  ? readdirSync(REGRESSIONS).filter((f) => f.endsWith('.vmt')).sort()
+  : [];
+
+describe('regressions (test/regressions/*.vmt)', () => {
+  it('has a directory', () => expect(existsSync(REGRESSIONS)).toBe(true));
+  for (const name of regressions) {
+    const path = join(REGRESSIONS, name);
+    const load = (): { cmds: Command[]; expected: string } => ({
+      cmds: parseVmt(readFileSync(path, 'utf8'), name),
+      expected: readFileSync(path.replace(/\.vmt$/, '.out'), 'utf8'),
+    });
+    it(`${name}: naive model`, () => {
+      const { cmds, expected } = load();
+      const m = new NaiveMachine({ frameGroups: !SKIP_FRAME_GROUPS });
+      expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
+    });
+    it(`${name}: simulator`, () => {
+      const { cmds, expected } = load();
+      const m = new Machine();
+      expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
+    });
+  }
+});
+
+/** The output, with `frames` groups taken from `expected` when they are not compared. */
+function compareOut(cmds: readonly Command[], bodies: string[], expected: string): string {
+  if (SKIP_FRAME_GROUPS) {
+    const exp = splitResults(expected);
+    bodies = bodies.map((b, i) => (cmds[i]!.kind === 'frames' && same(cmds[i]!, b, exp[i] ?? '') ? exp[i]! : b));
+  }
+  return formatResults(cmds, bodies);
+}
