@@ -557,6 +557,109 @@ d maps
   0x100000020000-0x100000021000 rw-s anon
 `,
   },
+  {
+    name: 'anon_vma reuse, different anon_vmas, second view over the source',
+    trace: `
+# anon_vma_prepare() reuses an adjacent compatible vma's anon_vma (flags may
+# differ only in VM_READ/WRITE/EXEC): the two vmas can merge later
+spawn a
+a mmap 0x100000000000 0x1000 rw private
+a write 0x100000000000 1
+a mmap 0x100000001000 0x1000 rwx private
+a write 0x100000001000 2
+a mprotect 0x100000001000 0x1000 rw
+a mremap 0x100000000000 0x2000 0x3000
+# different anon_vmas never merge (is_mergeable_anon_vma(), case 3)
+file f 0x4000
+a mmap 0x100000010000 0x1000 rw private f 0x0
+a write 0x100000010000 1
+a mmap 0x100000015000 0x1000 rw private f 0x1000
+a madvise 0x100000015000 0x1000 dontfork
+a write 0x100000015000 2
+a mremap 0x100000015000 0x1000 0x1000 0x100000011000
+a madvise 0x100000011000 0x1000 dofork
+a mremap 0x100000010000 0x2000 0x3000
+# reused the other way (next first), and a merge of prev and next refused
+# because their anon_vmas differ (can_vma_merge_right())
+a mmap 0x100000020000 0x1000 rw private
+a mmap 0x100000021000 0x1000 rwx private
+a write 0x100000021000 2
+a write 0x100000020000 1
+a mprotect 0x100000021000 0x1000 rw
+a mremap 0x100000020000 0x2000 0x3000
+a mmap 0x100000030000 0x1000 rw private
+a mmap 0x100000031000 0x1000 rwx private
+a mmap 0x100000032000 0x1000 rw private
+a write 0x100000030000 1
+a write 0x100000032000 1
+a mprotect 0x100000031000 0x1000 rw
+a mremap 0x100000030000 0x3000 0x4000
+# a second view at the source's own address unmaps the source first: EFAULT
+a mmap 0x100000040000 0x3000 rw shared
+a mremap 0x100000040000 0x0 0x3000 0x100000040000
+a maps
+# moves back and forth: unfaulted anonymous vmas take the new pgoff
+a mmap 0x100000050000 0x2000 rw private
+a mremap 0x100000050000 0x2000 0x2000 0x100000052000
+a mremap 0x100000052000 0x2000 0x2000 0x100000050000
+a write 0x100000050000 3
+a mremap 0x100000050000 0x1000 0x1000 0x100000052000
+a mremap 0x100000050000 0x1000 0x2000
+a read 0x100000052000
+a maps
+`,
+    expected: `
+3 ok
+4 ok
+5 ok
+6 ok
+7 ok
+8 ok
+9 ok
+11 ok
+12 ok
+13 ok
+14 ok
+15 ok
+16 ok
+17 ok
+18 ok
+19 EFAULT
+22 ok
+23 ok
+24 ok
+25 ok
+26 ok
+27 ok
+28 ok
+29 ok
+30 ok
+31 ok
+32 ok
+33 ok
+34 EFAULT
+36 ok
+37 EFAULT
+38 maps a
+  0x100000000000-0x100000003000 rw-p anon
+  0x100000010000-0x100000012000 rw-p f@0x0
+  0x100000020000-0x100000023000 rw-p anon
+  0x100000030000-0x100000033000 rw-p anon
+40 ok
+41 ok
+42 ok
+43 ok
+44 ok
+45 EFAULT
+46 3
+47 maps a
+  0x100000000000-0x100000003000 rw-p anon
+  0x100000010000-0x100000012000 rw-p f@0x0
+  0x100000020000-0x100000023000 rw-p anon
+  0x100000030000-0x100000033000 rw-p anon
+  0x100000051000-0x100000053000 rw-p anon
+`,
+  },
 ];
 
 function run(trace: string, name: string): string {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { it } from 'vitest';
 import { Machine } from '../../src/mm/machine.js';
-import { traceArbitrary, mergeTraceArbitrary } from './gen.js';
+import { traceArbitrary, mergeTraceArbitrary, validTrace } from './gen.js';
 import { NaiveMachine } from './model.js';
 import { printVmtCommand, printVmt } from './trace-text.js';
 
@@ -54,8 +54,10 @@ it.runIf(process.env.VMTREE_SHRINK === '1')('shrink', async () => {
     const sm = new Machine();
     return [t.map((c) => nm.exec(c)), t.map((c) => { try { return sm.exec(c); } catch (e) { return `THROWS ${String(e)}`; } })];
   };
+  const drop = process.env.VMTREE_DROP ? new RegExp(process.env.VMTREE_DROP) : undefined;
+  const arb2 = drop === undefined ? arb : arb.map((t) => validTrace(t.filter((c) => !drop.test(printVmtCommand(c)))));
   const skip = process.env.VMTREE_SKIP ? new RegExp(process.env.VMTREE_SKIP) : undefined;
-  const r = fc.check(fc.property(arb, (t) => {
+  const r = fc.check(fc.property(arb2, (t) => {
     const [a, b] = both(t);
     for (let i = 0; i < t.length; i++) {
       if (a[i] !== b[i]) return skip !== undefined && skip.test(`${printVmtCommand(t[i]!)} => ${a[i]} / ${b[i]}`);
