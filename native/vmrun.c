@@ -88,6 +88,17 @@
  *  - /proc/PID/pagemap only shows PFNs to an opener with CAP_SYS_ADMIN, and
  *    the check is done against the opener's credentials, so the privileged
  *    controller reads the unprivileged workers' pagemaps.
+ *  - mmap of a file at an offset >= 2^63, or where OFF+LEN passes 2^63-1,
+ *    gives EOVERFLOW (file_mmap_ok), not EINVAL; an offset that is not
+ *    page-aligned gives EINVAL before anything else is looked at (x86
+ *    sys_mmap), even for MAP_ANONYMOUS.
+ *  - ext4's size limit with 4 KiB blocks is 16 TiB - 4 KiB: ftruncate to
+ *    0xffffffff000 works, one byte more is EFBIG; pwrite likewise.
+ *  - a shrinking mremap whose ADDR is in a hole is EFAULT and unmaps
+ *    nothing; only with a vma at ADDR is all of [ADDR+NEWLEN, ADDR+OLDLEN)
+ *    unmapped, other vmas included.
+ *  - mprotect/madvise at or past TASK_SIZE are ENOMEM (no vma), and even the
+ *    vsyscall page (not a vma) is not touched by them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
