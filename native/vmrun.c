@@ -666,13 +666,23 @@ static void kill_workers(void)
 			kill(g_rp[i].pid, SIGKILL);
 }
 
+/*
+ * Close every channel before reaping: a worker we do not know yet (forked,
+ * hello not received) only exits when its channel reaches EOF.
+ */
+static void close_channels(void)
+{
+	syscall(SYS_close_range, 3U, ~0U, 0);
+}
+
 static void on_signal(int sig)
 {
 	kill_workers();
-	/* every worker ends up as our child (subreaper); all are being killed */
+	cleanup_files();
+	close_channels();
+	/* every worker ends up as our child (subreaper); all are dying */
 	while (waitpid(-1, NULL, 0) > 0)
 		;
-	cleanup_files();
 	signal(sig, SIG_DFL);
 	raise(sig);
 	_exit(128 + sig);
@@ -685,10 +695,11 @@ static void finish(int status)
 	for (size_t i = 0; i < g_nprocs; i++)
 		if (g_rp)
 			g_rp[i].live = 0;
+	cleanup_files();
+	close_channels();
 	/* the controller is a subreaper: every worker ends up as its child */
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
-	cleanup_files();
 	exit(status);
 }
 
@@ -1829,6 +1840,13 @@ int main(int argc, char **argv)
 	/* run */
 	static char outbuf[1 << 16];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	/* dispositions and mask may be inherited: SIGCHLD ignored would auto-reap */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	struct sigaction sa;
