@@ -197,7 +197,8 @@ const addrOf = (page: number): bigint => WINDOW_START + BigInt(page) * PAGE;
 const pagesUp = (len: bigint): bigint => (len + PAGE - 1n) / PAGE;
 
 class Generator {
-  readonly out: Command[] = [];
+  /** Commands emitted so far (at most ops reach the sink). */
+  private count = 0;
   private readonly procs: Proc[] = [];
   private readonly files: FileState[] = [];
   private nextProc = 0;
@@ -210,23 +211,26 @@ class Generator {
     private readonly profile: Profile,
     private readonly quirks: boolean,
     private readonly ops: number,
+    private readonly sink: (cmd: Command) => void,
   ) {}
 
-  run(): Command[] {
+  run(): void {
     const weights = PROFILE_WEIGHTS[this.profile];
-    while (this.out.length < this.ops) {
+    while (this.count < this.ops) {
       const action = this.rng.weighted<Action>(weights);
       this.act(action);
     }
-    return this.out.slice(0, this.ops);
   }
 
   private get full(): boolean {
-    return this.out.length >= this.ops;
+    return this.count >= this.ops;
   }
 
+  /** Pass a command on (numbered 1..ops); past `ops`, only the model moves. */
   private emit(cmd: Command): void {
-    this.out.push(cmd);
+    if (this.count >= this.ops) return;
+    cmd.line = ++this.count;
+    this.sink(cmd);
   }
 
   private act(action: Action): void {
@@ -1049,20 +1053,49 @@ class Generator {
   }
 }
 
-/** The commands of a generated trace (line numbers 1..ops). */
-export function generateCommands(opts: GenOptions): Command[] {
+function generate(opts: GenOptions, sink: (cmd: Command) => void): void {
   const profile = opts.profile ?? 'mixed';
   if (!PROFILES.includes(profile)) throw new RangeError(`unknown profile '${String(profile)}'`);
   if (!Number.isSafeInteger(opts.ops) || opts.ops < 0) throw new RangeError(`ops must be a non-negative integer, got ${opts.ops}`);
-  const g = new Generator(new Rng(opts.seed), profile, opts.quirks ?? false, opts.ops);
-  return g.run().map((c, i) => ({ ...c, line: i + 1 }));
+  new Generator(new Rng(opts.seed), profile, opts.quirks ?? false, opts.ops, sink).run();
+}
+
+/** The commands of a generated trace (line numbers 1..ops, the comment line not counted). */
+export function generateCommands(opts: GenOptions): Command[] {
+  const out: Command[] = [];
+  generate(opts, (c) => out.push(c));
+  return out;
+}
+
+/** The comment line a generated trace starts with. */
+export function traceHeader(opts: GenOptions): string {
+  return `# vmtree gen --seed ${opts.seed} --ops ${opts.ops} --profile ${opts.profile ?? 'mixed'}${opts.quirks ? ' --quirks' : ''}`;
+}
+
+/**
+ * Generate a trace piece by piece, for traces too big to hold as one string:
+ * `write` gets the header line, then one or more lines at a time, each
+ * piece ending in a newline.
+ */
+export function streamTrace(opts: GenOptions, write: (text: string) => void): void {
+  let parts: string[] = [traceHeader(opts), '\n'];
+  let size = 0;
+  generate(opts, (c) => {
+    const line = printCommand(c);
+    parts.push(line, '\n');
+    size += line.length + 1;
+    if (size >= 1 << 16) {
+      write(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  });
+  if (parts.length > 0) write(parts.join(''));
 }
 
 /** A generated trace: one comment line naming the options, then `ops` commands. */
 export function generateTrace(opts: GenOptions): string {
-  const cmds = generateCommands(opts);
-  const profile = opts.profile ?? 'mixed';
-  const parts = [`# vmtree gen --seed ${opts.seed} --ops ${opts.ops} --profile ${profile}${opts.quirks ? ' --quirks' : ''}\n`];
-  for (const c of cmds) parts.push(printCommand(c), '\n');
+  const parts: string[] = [];
+  streamTrace(opts, (t) => parts.push(t));
   return parts.join('');
 }
