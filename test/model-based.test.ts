@@ -2,7 +2,7 @@
 // on the simulator (src/mm/machine.ts) and on the naive reference model
 // (test/naive/model.ts), comparing every result, `frames` groups included.
 //
-//   VMTREE_FC_RUNS=N          number of sequences (default 2000)
+//   VMTREE_FC_RUNS=N          number of sequences (default 3000)
 //   VMTREE_FC_SEED=S          replay a seed
 //   VMTREE_SKIP_FRAME_GROUPS=1  compare only the `frames` header line
 //   VMTREE_SAVE_REGRESSIONS=0 do not save a counterexample under test/regressions/
@@ -26,7 +26,7 @@ import { isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linu
 import { NaiveMachine } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
 
-const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 2000);
+const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 3000);
 const SEED = process.env.VMTREE_FC_SEED === undefined ? undefined : Number(process.env.VMTREE_FC_SEED);
 const SKIP_FRAME_GROUPS = process.env.VMTREE_SKIP_FRAME_GROUPS === '1';
 const SAVE = process.env.VMTREE_SAVE_REGRESSIONS !== '0';

@@ -660,6 +660,54 @@ a maps
   0x100000051000-0x100000053000 rw-p anon
 `,
   },
+  {
+    name: 'mremap of a fork child vma next to an unfaulted one does not merge',
+    trace: `
+# copy_vma() into an unfaulted neighbour: refused when the vma copied from is a
+# fork child (vmg->copied_from, vma_is_fork_child(); a 6.18.y stable fix),
+# allowed otherwise (the merged vma takes the moved anon_vma).
+spawn a
+a mmap 0x100000000000 0x2000 rw private
+a write 0x100000000000 1
+fork a b
+b mremap 0x100000000000 0x1000 0x1000 0x100000010000
+b munmap 0x100000001000 0x1000
+b mmap 0x100000001000 0x1000 rw private
+b mremap 0x100000010000 0x1000 0x1000 0x100000000000
+b mremap 0x100000000000 0x2000 0x3000
+b read 0x100000000000
+spawn c
+c mmap 0x100000000000 0x2000 rw private
+c write 0x100000000000 1
+c mremap 0x100000000000 0x1000 0x1000 0x100000010000
+c munmap 0x100000001000 0x1000
+c mmap 0x100000001000 0x1000 rw private
+c mremap 0x100000010000 0x1000 0x1000 0x100000000000
+c mremap 0x100000000000 0x2000 0x3000
+c read 0x100000000000
+`,
+    expected: `
+4 ok
+5 ok
+6 ok
+7 ok
+8 ok
+9 ok
+10 ok
+11 ok
+12 EFAULT
+13 1
+14 ok
+15 ok
+16 ok
+17 ok
+18 ok
+19 ok
+20 ok
+21 ok
+22 1
+`,
+  },
 ];
 
 function run(trace: string, name: string): string {
