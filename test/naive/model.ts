@@ -392,7 +392,11 @@ export class NaiveMachine {
    * anon_vmas compatible with each other); else return undefined.
    *
    * srcForkChild: vma_is_fork_child() of vmg->middle or vmg->copied_from (only
-   * set by copy_vma()).
+   * set by copy_vma()). The copied_from check, and the target taking the
+   * copied vma's anon_vma, come from a fix ("mm/vma: fix anon_vma UAF on
+   * mremap() faulted, unfaulted merge") in the 6.18.y stable kernels; the
+   * kernel this was checked on (6.18.44) has it: see the test
+   * "mremap of a fork child vma next to an unfaulted one does not merge".
    */
   private mergeNewRange(
     p: Proc, start: bigint, end: bigint, a: Attrs, obj: NFile | Shm | null, pgoff: bigint,
