@@ -2,9 +2,13 @@
 // on the simulator (src/mm/machine.ts) and on the naive reference model
 // (test/naive/model.ts), comparing every result, `frames` groups included.
 //
-//   VMTREE_FC_RUNS=N          number of sequences (default 3000)
+//   VMTREE_FC_RUNS=N          number of sequences (default 5000)
 //   VMTREE_FC_SEED=S          replay a seed
 //   VMTREE_SKIP_FRAME_GROUPS=1  compare only the `frames` header line
+//   VMTREE_ODD=N              weight of odd arguments (default 1; 0: none)
+//   VMTREE_MERGE=0            tolerate mremap results that hinge on vma merging
+//                             (the spec's stretch goal): a resizing mremap whose
+//                             ok/EFAULT/ENOMEM differs ends the sequence there
 //   VMTREE_SAVE_REGRESSIONS=0|1  never / always save a counterexample (below)
 //
 // On a disagreement the shrunk sequence is printed as a vmtrace with both
@@ -29,10 +33,17 @@ import { isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linu
 import { NaiveMachine } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
 
-const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 3000);
+const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 5000);
 const SEED = process.env.VMTREE_FC_SEED === undefined ? undefined : Number(process.env.VMTREE_FC_SEED);
 const SKIP_FRAME_GROUPS = process.env.VMTREE_SKIP_FRAME_GROUPS === '1';
 const SAVE_ENV = process.env.VMTREE_SAVE_REGRESSIONS;
+const STRICT_MERGE = process.env.VMTREE_MERGE !== '0';
+
+/** A disagreement that may come from which neighbouring mappings Linux merged. */
+function mergeDependent(c: Command, a: string, b: string): boolean {
+  const r = new Set(['ok', 'EFAULT', 'ENOMEM']);
+  return c.kind === 'mremap' && !(c.newAddr !== undefined && c.oldLen === c.newLen) && r.has(a) && r.has(b);
+}
 const REGRESSIONS = join(import.meta.dirname, 'regressions');
 
 /** Do two result bodies agree? (`frames` group lines optionally ignored.) */
@@ -43,6 +54,8 @@ function same(cmd: Command, a: string, b: string): boolean {
 
 /** The naive model's side: the model, the names so far, and the trace run so far. */
 interface Model {
+  /** Set when a tolerated merge-dependent disagreement ended the comparison. */
+  stopped?: boolean;
   naive: NaiveMachine;
   names: NameState;
   log: Command[];
@@ -68,16 +81,19 @@ function describeRun(log: readonly Command[], naiveOut: readonly string[], simOu
     `--- trace\n${printVmt(log)}--- naive model\n${formatResults(log, naiveOut)}--- simulator\n${formatResults(log, simOut)}`;
 }
 
+const stats = { sequences: 0, commands: 0, stopped: 0 };
+
 /** One trace line, run on both sides. */
 class VmCommand implements fc.Command<Model, Real> {
   constructor(readonly cmd: Command) {}
 
   check(m: Readonly<Model>): boolean {
-    return applicable(m.names, this.cmd);
+    return !m.stopped && applicable(m.names, this.cmd);
   }
 
   run(m: Model, r: Real): void {
     const c: Command = { ...this.cmd, line: m.log.length + 1 };
+    stats.commands++;
     applyNames(m.names, c);
     m.log.push(c);
     const expected = m.naive.exec(c);
@@ -89,7 +105,9 @@ class VmCommand implements fc.Command<Model, Real> {
     }
     m.naiveOut.push(expected);
     r.out.push(actual);
-    if (!same(c, expected, actual)) throw new Disagreement(m.log, m.naiveOut, r.out);
+    if (same(c, expected, actual)) return;
+    if (!STRICT_MERGE && mergeDependent(c, expected, actual)) { m.stopped = true; stats.stopped++; return; }
+    throw new Disagreement(m.log, m.naiveOut, r.out);
   }
 
   toString(): string {
@@ -115,8 +133,8 @@ const preludeArb: fc.Arbitrary<Command[]> = fc.tuple(
   ...maps,
 ]);
 
-const commandsArb = fc.commands([commandArbitrary({ frames: true }).map((c) => new VmCommand(c))],
-  { maxCommands: 60, size: 'max' });
+const commandsArb = fc.commands([commandArbitrary({ frames: true, odd: Number(process.env.VMTREE_ODD ?? 1) }).map((c) => new VmCommand(c))],
+  { maxCommands: 100, size: 'max' });
 
 function setup(prelude: readonly Command[]): { model: Model; real: Real } {
   const model: Model = { naive: new NaiveMachine(), names: emptyNames(), log: [], naiveOut: [] };
@@ -193,9 +211,11 @@ function failingRegressions(): string[] {
 describe('model-based: simulator vs naive model', () => {
   it(`agrees on ${RUNS} random command sequences`, () => {
     const prop = fc.property(preludeArb, commandsArb, (prelude, cmds) => {
+      stats.sequences++;
       fc.modelRun(() => setup(prelude), cmds);
     });
     const out = fc.check(prop, { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
+    if (process.env.VMTREE_FC_STATS === '1') console.log(`model-based: ${JSON.stringify(stats)}`);
     if (!out.failed) return;
     const [prelude, cmds] = out.counterexample!;
     const run = replay(prelude, cmds);
