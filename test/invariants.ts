@@ -3,6 +3,9 @@
 //
 // I1 vmas: page-aligned, non-empty, sorted, non-overlapping, below
 //    TASK_SIZE; a file's i_mmap lists exactly the vmas that map it.
+// I2' rmap: for every page an address_space owns, the design's reverse
+//    map reaches every pte that maps it, each once (no fewer; and the ptes
+//    it reports as mapping the page are exactly those: no more).
 // I2 ptes: every present pte lies in a vma that permits its access bits,
 //    and maps exactly the page that vma sees there — the page cache page
 //    for a shared mapping; for a private one what the design's lookup
@@ -76,7 +79,11 @@ export function checkInvariants(m: Machine): void {
         if (v.file !== null && i >= v.file.pages) fail(`${where}: pte maps a page past EOF`);
         let expect: Frame | null;
         if (v.shared) expect = v.file!.cached(i);
-        else expect = m.design.peek(v, i) ?? (v.file === null ? m.frames.zero : v.file.cached(i));
+        else {
+          const seen = m.design.peek(v, i);
+          if (seen === 'swapped') fail(`${where}: pte maps frame ${fr.pfn}, but the page is in swap`);
+          expect = (seen as Frame | null) ?? (v.file === null ? m.frames.zero : v.file.cached(i));
+        }
         if (expect !== fr) fail(`${where}: pte maps frame ${fr.pfn}, the vma sees ${expect?.pfn ?? 'nothing'}`);
         if (fr === m.frames.zero && (flags & PTE_WRITE) !== 0) fail(`${where}: zero page mapped writable`);
       });
@@ -85,6 +92,33 @@ export function checkInvariants(m: Machine): void {
     let total = 0;
     for (const v of mm.vmas.list) mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, () => { total++; });
     if (total !== mm.pt.present) fail(`${mm.name}: ${mm.pt.present - total} ptes outside any vma`);
+  }
+
+  // I2'
+  const mappedAt = new Map<Frame, Set<string>>();
+  for (const mm of m.procs.values()) {
+    for (const v of mm.vmas.list) {
+      mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (vpn, fr) => {
+        if (fr === m.frames.zero) return;
+        let set = mappedAt.get(fr);
+        if (set === undefined) mappedAt.set(fr, (set = new Set()));
+        set.add(`${mm.name}:${vpn}`);
+      });
+    }
+  }
+  for (const fr of holders.keys()) {
+    if (fr === m.frames.zero || fr.owner === null) continue;
+    const found = new Set<string>();
+    m.design.rmap(fr, (v, addr) => {
+      const vpn = addr / PAGE_SIZE;
+      if (v.mm.pt.frame(vpn) !== fr) return;
+      const key = `${v.mm.name}:${vpn}`;
+      if (found.has(key)) fail(`rmap of frame ${fr.pfn} reports pte ${key} twice`);
+      found.add(key);
+    });
+    const actual = mappedAt.get(fr) ?? new Set<string>();
+    for (const key of actual) if (!found.has(key)) fail(`rmap of frame ${fr.pfn} misses pte ${key}`);
+    if (found.size !== actual.size) fail(`rmap of frame ${fr.pfn} finds ${found.size} ptes, ${actual.size} map it`);
   }
 
   // I3
@@ -99,6 +133,10 @@ export function checkInvariants(m: Machine): void {
     if (fr.mapcount !== (mapcounts.get(fr) ?? 0)) fail(`frame ${fr.pfn} mapcount ${fr.mapcount}, ptes ${mapcounts.get(fr) ?? 0}`);
   }
   if (inUse !== m.frames.inUse) fail(`allocator has ${m.frames.inUse} frames in use, holders account for ${inUse}`);
+  if (m.frames.inUse > m.frames.capacity) fail(`${m.frames.inUse} frames in use, capacity ${m.frames.capacity}`);
+  let slots = m.design.heldSwapSlots();
+  for (const f of files) slots += f.mapping.swapped?.size ?? 0;
+  if (slots !== m.frames.swap.used) fail(`swap has ${m.frames.swap.used} slots used, the spaces hold ${slots}`);
 
   // I4
   m.design.check(m.allVmas());
@@ -113,4 +151,7 @@ export function checkOnlyPageCacheLeft(m: Machine): void {
     throw new Error(`invariant: ${m.frames.inUse} frames in use after every exit, page cache holds ${cached}`);
   }
   if (m.design.heldFrames().size !== 0) throw new Error('invariant: the design still holds frames after every exit');
+  let slots = 0;
+  for (const f of m.files.values()) slots += f.mapping.swapped?.size ?? 0;
+  if (m.frames.swap.used !== slots) throw new Error(`invariant: ${m.frames.swap.used} swap slots used after every exit, files hold ${slots}`);
 }

@@ -28,14 +28,30 @@ export interface AnonDesign {
   /** mmap made a private vma (anonymous if vma.file is null). */
   vmaNew(vma: Vma): void;
 
-  /** What the private vma sees at index: an anonymous frame or null (base). Allocates nothing. */
+  /**
+   * What the private vma sees at index: an anonymous frame or null (base).
+   * Brings a swapped-out page back (the caller has reserved a frame).
+   */
   lookup(vma: Vma, index: number): Frame | null;
 
-  /** lookup() for checkers: same answer, counts nothing. */
-  peek(vma: Vma, index: number): Frame | null;
+  /** lookup() for checkers: same answer without swapping in or counting ('swapped': in swap). */
+  peek(vma: Vma, index: number): Peek;
+
+  /**
+   * Reverse mapping: call visit(vma, addr) for every place that may map
+   * `frame` — at least every pte that does (the caller checks each pte).
+   * Counts its walk in the design's rmap counters.
+   */
+  rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void;
 
   /** Every frame the design itself holds a reference on, with how many. */
   heldFrames(): Map<Frame, number>;
+
+  /** Swap slots the design holds. */
+  heldSwapSlots(): number;
+
+  /** Pages the design holds that no vma can see any more. */
+  unreachablePages(): number;
 
   /**
    * A write fault at index of a private vma whose current page is `src`
@@ -84,4 +100,14 @@ export interface AnonDesign {
   stats(): Record<string, number>;
 }
 
-export type AnonDesignFactory = (frames: FrameAllocator) => AnonDesign;
+/** What a vma sees at an index, for checkers: a frame, a page in swap, or the base page (null). */
+export type Peek = Frame | 'swapped' | null;
+
+export interface DesignOptions {
+  /** The tree's cut optimisation (default on). */
+  cut?: boolean;
+  /** The tree's merge optimisation (default on). */
+  merge?: boolean;
+}
+
+export type AnonDesignFactory = (frames: FrameAllocator, opts: DesignOptions) => AnonDesign;

@@ -5,9 +5,9 @@ import type { AnonDesignFactory } from './design.js';
 import { TreeDesign } from './tree.js';
 
 export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
-  tree: (frames) => new TreeDesign(frames),
+  tree: (frames, opts) => new TreeDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';
 
-export type { AnonDesign, AnonDesignFactory } from './design.js';
+export type { AnonDesign, AnonDesignFactory, DesignOptions } from './design.js';

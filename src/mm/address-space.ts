@@ -7,9 +7,12 @@
 // into trees by `parent` / `children`. File and shm spaces are always
 // roots. Designs other than the tree use only the page-cache part.
 //
-// A space holds one reference on every frame in `pages`.
+// A space holds one reference on every frame in `pages`, and is each such
+// frame's owner (frame.owner / frame.index, the kernel's page->mapping and
+// page->index). A page that reclaim swapped out leaves its swap slot in
+// `swapped` instead; an index is in at most one of the two.
 
-import type { Frame } from './frames.js';
+import type { Frame, FrameAllocator } from './frames.js';
 import type { File } from './file.js';
 import type { Vma } from './vma.js';
 import type { RangeSet } from './rangeset.js';
@@ -21,6 +24,8 @@ export class AddressSpace {
   readonly id = nextSpaceId++;
   /** index (page offset) -> frame. */
   readonly pages = new XArray<Frame>();
+  /** index -> swap slot, for pages reclaim swapped out; null until the first. */
+  swapped: XArray<number> | null = null;
   /** The file or shm object whose page cache this is; null for an anonymous space. */
   readonly file: File | null;
 
@@ -36,10 +41,56 @@ export class AddressSpace {
    * vma over indices an ancestor may still hold. Null while empty.
    */
   cleared: RangeSet | null = null;
-  /** Depth in its tree (root = 0), kept for statistics. */
-  depth = 0;
-
   constructor(file: File | null) {
     this.file = file;
+  }
+
+  /** Whether the space holds index, in memory or in swap. */
+  holds(index: number): boolean {
+    return this.pages.get(index) !== undefined || (this.swapped !== null && this.swapped.get(index) !== undefined);
+  }
+
+  /** Put frame f at index (taking a reference): f's owner is now this space. */
+  insert(index: number, f: Frame, frames: FrameAllocator): void {
+    frames.get(f);
+    f.owner = this;
+    f.index = index;
+    this.pages.set(index, f);
+  }
+
+  /** Remove and release what the space holds at index (a frame or a swap slot). */
+  drop(index: number, frames: FrameAllocator): void {
+    const f = this.pages.get(index);
+    if (f !== undefined) {
+      this.pages.delete(index);
+      f.owner = null;
+      frames.put(f);
+      return;
+    }
+    const slot = this.swapped?.get(index);
+    if (slot !== undefined) {
+      this.swapped!.delete(index);
+      frames.swap.free(slot);
+    }
+  }
+
+  /** Release everything the space holds. */
+  dropAll(frames: FrameAllocator): void {
+    this.pages.forEach((i) => this.drop(i, frames));
+    this.swapped?.forEach((i) => this.drop(i, frames));
+  }
+
+  /** Release everything at indices lo <= i < hi that `keep(i)` does not claim. */
+  dropRange(lo: number, hi: number, frames: FrameAllocator, keep?: (i: number) => boolean): void {
+    const fn = (i: number): void => {
+      if (keep === undefined || !keep(i)) this.drop(i, frames);
+    };
+    this.pages.forRange(lo, hi, fn);
+    this.swapped?.forRange(lo, hi, fn);
+  }
+
+  /** Number of indices held, in memory or swap. */
+  get held(): number {
+    return this.pages.size + (this.swapped?.size ?? 0);
   }
 }

@@ -1,26 +1,33 @@
 // Files and shared anonymous memory, with their page cache.
 //
-// The simulator has no disk: a file's contents are its page cache
-// (`mapping.pages`) and its size. A page that is not cached reads as zeros,
-// which is what an ext4 file that was only ever extended by ftruncate or
-// written through the cache contains. fread/fwrite go through the cache, as
-// pread/pwrite do, so a shared mapping and fwrite see each other at once.
+// A regular file's contents are its `disk` (the pages written back to it)
+// overlaid by its page cache (`mapping.pages`); a page in neither reads as
+// zeros, which is what an ext4 file that was only extended by ftruncate
+// holds. fread/fwrite go through the cache, as pread/pwrite do, so a
+// shared mapping and fwrite see each other at once. Reclaim writes dirty
+// cache pages back to `disk` and drops clean ones.
 //
 // Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is, as in Linux, an
 // unnamed shmem file whose size is fixed at the mapping's length: growing
-// the mapping with mremap and touching past that size gives SIGBUS.
+// the mapping with mremap and touching past that size gives SIGBUS. It has
+// no disk: reclaim swaps its pages out like anonymous memory.
 
 import { AddressSpace } from './address-space.js';
 import { EXT4_MAX_BYTES, PAGE_SIZE, PAGE_WORDS } from './constants.js';
 import type { Frame, FrameAllocator } from './frames.js';
+import { swapIn } from './swap.js';
 import type { Vma } from './vma.js';
+import { XArray } from './xarray.js';
 
 export class File {
   /** Page cache. */
   readonly mapping: AddressSpace;
   /** i_mmap: every vma that maps this file, shared or private. */
   readonly mappings = new Set<Vma>();
+  /** Written-back contents by page index (regular files only). */
+  readonly disk = new XArray<Uint32Array>();
   size = 0;
+  writebacks = 0;
 
   constructor(
     /** Trace name; null for shm (shared anonymous memory). */
@@ -45,30 +52,45 @@ export class File {
   }
 
   /**
-   * The page cache page at index, reading it in (as zeros) if absent.
-   * Callers check the index against the size first where Linux does.
+   * The page cache page at index, reading it in if absent (from disk, or
+   * from swap for shm). Callers check the index against the size first
+   * where Linux does, and have reserved a frame.
    */
   page(index: number): Frame {
-    let f = this.mapping.pages.get(index);
-    if (f === undefined) {
-      f = this.frames.alloc();
-      this.frames.get(f);
-      this.mapping.pages.set(index, f);
-    }
-    return f;
+    const f = this.mapping.pages.get(index);
+    if (f !== undefined) return f;
+    const slot = this.mapping.swapped?.get(index);
+    if (slot !== undefined) return swapIn(this.frames, this.frames.swap, this.mapping, index, slot);
+    const n = this.frames.alloc();
+    const onDisk = this.disk.get(index);
+    if (onDisk !== undefined) n.copyData(onDisk);
+    n.dirty = false;
+    this.mapping.insert(index, n, this.frames);
+    return n;
   }
 
   /** pread of one 4-aligned word; null when fewer than 4 bytes exist there. */
   readWord(off: number): number | null {
     if (off + 4 > this.size) return null;
-    const f = this.cached(Math.floor(off / PAGE_SIZE));
-    return f === null ? 0 : f.read((off % PAGE_SIZE) / 4);
+    const index = Math.floor(off / PAGE_SIZE);
+    const word = (off % PAGE_SIZE) / 4;
+    const f = this.cached(index);
+    if (f !== null) return f.read(word);
+    return this.disk.get(index)?.[word] ?? 0;
   }
 
-  /** pwrite of one 4-aligned word below EXT4_MAX_BYTES; extends the file. */
+  /** pwrite of one 4-aligned word below EXT4_MAX_BYTES; extends the file. Needs one reserved frame. */
   writeWord(off: number, val: number): void {
     if (off + 4 > this.size) this.setSize(off + 4);
     this.page(Math.floor(off / PAGE_SIZE)).write((off % PAGE_SIZE) / 4, val);
+  }
+
+  /** Reclaim: copy a dirty cache page to disk. */
+  writeback(f: Frame): void {
+    if (f.data === null) this.disk.delete(f.index);
+    else this.disk.set(f.index, f.data.slice());
+    f.dirty = false;
+    this.writebacks++;
   }
 
   /**
@@ -76,8 +98,8 @@ export class File {
    * last page (ext4 zeroes the partial block on extension, so bytes a
    * shared mapping stored past EOF do not reappear as file data); shrinking
    * zeroes the bytes past the new end in the new last page and drops the
-   * cached pages wholly past it. Callers must have unmapped those pages
-   * from every mapping first (truncate.ts).
+   * pages wholly past it, cached and on disk. Callers must have unmapped
+   * those pages from every mapping first (filemap.ts).
    */
   setSize(size: number): void {
     const old = this.size;
@@ -86,10 +108,8 @@ export class File {
     } else if (size < old) {
       this.zeroTail(size);
       const first = Math.ceil(size / PAGE_SIZE);
-      this.mapping.pages.forRange(first, Number.MAX_SAFE_INTEGER, (index, f) => {
-        this.mapping.pages.delete(index);
-        this.frames.put(f);
-      });
+      this.mapping.dropRange(first, Number.MAX_SAFE_INTEGER, this.frames);
+      this.disk.forRange(first, Number.MAX_SAFE_INTEGER, (i) => this.disk.delete(i));
     }
     this.size = size;
   }
@@ -97,23 +117,28 @@ export class File {
   /** Zero the bytes of the page holding byte `at` from `at` to the page end. */
   private zeroTail(at: number): void {
     if (at % PAGE_SIZE === 0) return;
-    const f = this.cached(Math.floor(at / PAGE_SIZE));
-    if (f === null || f.data === null) return;
-    const byte = at % PAGE_SIZE;
-    let w = Math.floor(byte / 4);
-    const keep = byte % 4; // little-endian: the low `keep` bytes of word w stay
-    if (keep !== 0) {
-      f.data[w] = (f.data[w]! & ((1 << (8 * keep)) - 1)) >>> 0;
-      w++;
-    }
-    f.data.fill(0, w, PAGE_WORDS);
+    const index = Math.floor(at / PAGE_SIZE);
+    const cached = this.cached(index);
+    if (cached !== null && cached.data !== null) zeroFrom(cached.data, at % PAGE_SIZE);
+    const onDisk = this.disk.get(index);
+    if (onDisk !== undefined) zeroFrom(onDisk, at % PAGE_SIZE);
   }
 
-  /** Drop the whole page cache (the last reference to an shm object went away). */
+  /** Drop the whole page cache and swap (the last mapping of an shm object went away). */
   release(): void {
-    this.mapping.pages.forEach((_, f) => this.frames.put(f));
-    this.mapping.pages.clear();
+    this.mapping.dropAll(this.frames);
   }
+}
+
+/** Zero a page's bytes from byte offset `byte` to its end (little-endian words). */
+function zeroFrom(data: Uint32Array, byte: number): void {
+  let w = Math.floor(byte / 4);
+  const keep = byte % 4; // the low `keep` bytes of word w stay
+  if (keep !== 0) {
+    data[w] = (data[w]! & ((1 << (8 * keep)) - 1)) >>> 0;
+    w++;
+  }
+  data.fill(0, w, PAGE_WORDS);
 }
 
 export { EXT4_MAX_BYTES };

@@ -15,7 +15,9 @@
 // separately so rmap checks can compare it with a walk). A frame returns to
 // the allocator when `refs` drops to zero. The zero page is never freed.
 
+import type { AddressSpace } from './address-space.js';
 import { PAGE_WORDS } from './constants.js';
+import { SwapDevice } from './swap.js';
 
 const SLAB_PAGES = 256;
 let slab: Uint32Array | null = null;
@@ -42,17 +44,30 @@ export class Frame {
   refs = 0;
   /** Present ptes mapping this frame (page_mapcount). */
   mapcount = 0;
+  /**
+   * page->mapping and page->index: the address_space slot that owns this
+   * frame (every frame but the zero page has at most one), or null.
+   */
+  owner: AddressSpace | null = null;
+  index = 0;
+  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
+  referenced = false;
+  /** Written since it was last read from or written to its file (page cache only). */
+  dirty = false;
 
   constructor(pfn: number) {
     this.pfn = pfn;
   }
 
   read(word: number): number {
+    this.referenced = true;
     const d = this.data;
     return d === null ? 0 : d[word]!;
   }
 
   write(word: number, val: number): void {
+    this.referenced = true;
+    this.dirty = true;
     let d = this.data;
     if (d === null) {
       if (val === 0) return;
@@ -63,7 +78,12 @@ export class Frame {
   }
 
   copyFrom(src: Frame): void {
-    if (src.data === null) {
+    this.copyData(src.data);
+  }
+
+  /** Set the contents to a copy of `data` (null: zeros). */
+  copyData(data: Uint32Array | null): void {
+    if (data === null) {
       this.clear();
       return;
     }
@@ -72,7 +92,7 @@ export class Frame {
       d = this.data = this.spare ?? pageData();
       this.spare = null;
     }
-    d.set(src.data);
+    d.set(data);
   }
 
   /** Make the contents all zero, keeping the storage for reuse. */
@@ -86,12 +106,26 @@ export class Frame {
   }
 }
 
+/** Thrown when memory is bounded and nothing more can be freed. */
+export class OutOfMemoryError extends Error {
+  constructor(detail: string) {
+    super(`out of memory: ${detail}`);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
 export class FrameAllocator {
   /** The shared zero page: mapped read-only for reads of untouched private anonymous memory. */
   readonly zero: Frame;
   private nextPfn = 1;
   /** Freed frames, recycled by alloc(). */
   private readonly free: Frame[] = [];
+  /** Every frame ever created, by pfn (the reclaim clock walks it). */
+  readonly byPfn: Frame[] = [];
+  /** Physical memory size in frames (Infinity: unbounded). */
+  capacity = Infinity;
+  /** Where reclaim puts anonymous and shm pages. */
+  readonly swap = new SwapDevice();
   /** Frames currently allocated (zero page excluded). */
   inUse = 0;
   peak = 0;
@@ -104,10 +138,25 @@ export class FrameAllocator {
 
   /** A frame with zero contents and no references. */
   alloc(): Frame {
-    const f = this.free.pop() ?? new Frame(this.nextPfn++);
+    if (this.inUse >= this.capacity) {
+      // Callers reserve() before they allocate; reaching here is a bug.
+      throw new Error('frame allocation beyond a reservation');
+    }
+    let f = this.free.pop();
+    if (f === undefined) {
+      f = new Frame(this.nextPfn++);
+      this.byPfn[f.pfn] = f;
+    }
+    f.referenced = true;
+    f.dirty = false;
     this.allocated++;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return f;
+  }
+
+  /** Frames that can be allocated without reclaiming. */
+  get available(): number {
+    return this.capacity - this.inUse;
   }
 
   /** Take a reference. */
@@ -121,6 +170,7 @@ export class FrameAllocator {
       if (f === this.zero) throw new Error('zero page refcount underflow');
       f.clear();
       f.mapcount = 0;
+      f.owner = null;
       this.free.push(f);
       this.inUse--;
     } else if (f.refs < 0) {

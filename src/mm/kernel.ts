@@ -15,4 +15,11 @@ export interface Kernel {
   readonly frames: FrameAllocator;
   readonly design: AnonDesign;
   readonly counters: Counters;
+  /**
+   * Make sure `n` frames can be allocated, reclaiming if memory is full.
+   * Called before an operation takes frames, never in the middle of one,
+   * so reclaim never pulls a page out from under the operation.
+   * Throws OutOfMemoryError when nothing more can be freed.
+   */
+  reserve(n: number): void;
 }

@@ -10,7 +10,7 @@ import { PAGE_SIZE, TASK_SIZE } from './constants.js';
 import { File } from './file.js';
 import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
 import { dupMmap, exitMmap } from './fork.js';
-import { FrameAllocator } from './frames.js';
+import { FrameAllocator, OutOfMemoryError } from './frames.js';
 import type { Counters, Kernel } from './kernel.js';
 import { sysMadvise } from './madvise.js';
 import { readWord, writeWord } from './memory.js';
@@ -20,11 +20,26 @@ import { sysMprotect } from './mprotect.js';
 import { sysMremap } from './mremap.js';
 import { framesReport, mapsReport } from './report.js';
 import type { Vma } from './vma.js';
+import { Reclaimer } from './vmscan.js';
 
 export interface MachineOptions {
   /** Name of the anonymous-memory design; 'tree' (the default) is the seed's. */
   design?: string;
+  /** Physical memory in frames (default: unbounded). */
+  frames?: number;
+  /** Swap device size in pages (default: as large as needed). */
+  swap?: number;
+  /** The tree's cut optimisation (default on). */
+  cut?: boolean;
+  /** The tree's merge optimisation (default on). */
+  merge?: boolean;
 }
+
+/**
+ * The smallest memory a machine may have: a fault can need two frames at
+ * once (a page read in and its copy), and reclaim needs room to work.
+ */
+export const MIN_FRAMES = 4;
 
 export class Machine implements Kernel {
   readonly frames = new FrameAllocator();
@@ -34,8 +49,10 @@ export class Machine implements Kernel {
   readonly procs = new Map<string, Mm>();
   /** Files by name. */
   readonly files = new Map<string, File>();
+  readonly reclaimer = new Reclaimer(this);
   private commands = 0;
   private vmasPeak = 0;
+  private unreachablePeak = 0;
 
   constructor(opts: MachineOptions = {}) {
     const name = opts.design ?? DEFAULT_DESIGN;
@@ -43,7 +60,31 @@ export class Machine implements Kernel {
     if (factory === undefined) {
       throw new Error(`unknown design '${name}' (known: ${Object.keys(DESIGNS).join(', ')})`);
     }
-    this.design = factory(this.frames);
+    if (opts.frames !== undefined) {
+      if (!Number.isInteger(opts.frames) || opts.frames < MIN_FRAMES) {
+        throw new Error(`--frames must be an integer of at least ${MIN_FRAMES}`);
+      }
+      this.frames.capacity = opts.frames;
+    }
+    if (opts.swap !== undefined) {
+      if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new Error('--swap must be a non-negative integer');
+      this.frames.swap.capacity = opts.swap;
+    }
+    this.design = factory(this.frames, { cut: opts.cut ?? true, merge: opts.merge ?? true });
+  }
+
+  reserve(n: number): void {
+    const fr = this.frames;
+    if (fr.available >= n) return;
+    // Reclaim a batch, as kswapd would, rather than one frame per fault.
+    const batch = Math.max(n - fr.available, Math.min(32, Math.floor(fr.capacity / 8)));
+    this.reclaimer.reclaim(batch);
+    if (fr.available < n) {
+      throw new OutOfMemoryError(
+        `all ${fr.capacity} frames are in use and none can be freed ` +
+        `(swap ${fr.swap.capacity === Infinity ? 'unbounded' : `${fr.swap.used}/${fr.swap.capacity} slots used`})`,
+      );
+    }
   }
 
   /**
@@ -65,6 +106,7 @@ export class Machine implements Kernel {
         return sysFtruncate(this, f, c.size);
       }
       case 'fwrite':
+        this.reserve(1);
         return sysPwrite(this.file(c.file), c.off, c.val);
       case 'fread':
         return sysPread(this.file(c.file), c.off);
@@ -80,12 +122,13 @@ export class Machine implements Kernel {
       case 'exit':
         exitMmap(this, this.proc(c.proc));
         this.procs.delete(c.proc);
+        this.noteUnreachable();
         return 'ok';
       case 'frames':
         return framesReport(this, [...this.procs.values()]);
       case 'reclaim':
-        // Memory is unbounded until reclaim and swap land; freeing nothing
-        // is a correct answer to "free up to N frames".
+        this.reclaimer.reclaim(c.count > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(c.count));
+        this.noteUnreachable();
         return 'ok';
       case 'mmap': {
         const r = sysMmap(this, this.proc(c.proc), c, c.file === undefined ? null : this.file(c.file));
@@ -141,6 +184,16 @@ export class Machine implements Kernel {
     if (n > this.vmasPeak) this.vmasPeak = n;
   }
 
+  /**
+   * Pages held that no vma can see. Costly to count (a walk of every
+   * space), so sampled at exits, reclaims and the end of a run.
+   */
+  private noteUnreachable(): number {
+    const n = this.design.unreachablePages();
+    if (n > this.unreachablePeak) this.unreachablePeak = n;
+    return n;
+  }
+
   /** Every vma of every live process. */
   allVmas(): Vma[] {
     const out: Vma[] = [];
@@ -159,7 +212,18 @@ export class Machine implements Kernel {
       leaves += p.pt.leaves.size;
     }
     let cached = 0;
-    for (const f of this.files.values()) cached += f.mapping.pages.size;
+    let writebacks = 0;
+    for (const f of this.files.values()) {
+      cached += f.mapping.pages.size;
+      writebacks += f.writebacks;
+    }
+    const d = this.design.stats();
+    const unreachable = this.noteUnreachable();
+    const swap = this.frames.swap;
+    // Kernel metadata at Linux 6.18 x86-64 sizes: struct page 64 B per
+    // frame in use, vm_area_struct 192 B, a pte 8 B; the design adds its
+    // own structures (address_space 192 B, anon_vma 96 B, anon_vma_chain 64 B).
+    const metadataBytes = this.frames.inUse * 64 + vmas * 192 + ptes * 8 + (d.designBytes ?? 0);
     return {
       commands: this.commands,
       processes: this.procs.size,
@@ -176,7 +240,18 @@ export class Machine implements Kernel {
       framesPeak: this.frames.peak,
       framesAllocated: this.frames.allocated,
       pageCachePages: cached,
-      ...this.design.stats(),
+      swapIns: swap.swapIns,
+      swapOuts: swap.swapOuts,
+      swapUsed: swap.used,
+      swapPeak: swap.peak,
+      writebacks,
+      pagesReclaimed: this.reclaimer.reclaimed,
+      cleanPagesDropped: this.reclaimer.dropped,
+      rmapPtesFound: this.reclaimer.ptesUnmapped,
+      unreachablePages: unreachable,
+      unreachablePagesPeak: this.unreachablePeak,
+      ...d,
+      metadataBytes,
     };
   }
 }

@@ -35,6 +35,8 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
     return 'SIGBUS';
   }
   const vpn = addr / PAGE_SIZE;
+  // At most two frames: a page read in (from the file or swap) and a copy.
+  k.reserve(2);
   if (write) k.counters.writeFaults++;
   else k.counters.readFaults++;
 

@@ -1,7 +1,6 @@
 // The `maps` and `frames` reports of the trace language.
 
 import { PAGE_SIZE, WINDOW_END, WINDOW_START } from './constants.js';
-import type { Frame } from './frames.js';
 import type { Kernel } from './kernel.js';
 import { touchWindow } from './memory.js';
 import type { Mm } from './mm.js';
@@ -52,7 +51,11 @@ export function mapsReport(mm: Mm): string {
  * window; then pages sharing a frame form groups.
  */
 export function framesReport(k: Kernel, mms: readonly Mm[]): string {
-  const byFrame = new Map<Frame, string[]>();
+  // Pages are told apart by the slot that owns them, not by the frame
+  // object: under memory pressure a page read early in the walk may be
+  // swapped out and back in (into a new frame, the same slot) before the
+  // walk ends, and a frame freed early may be reused for another page.
+  const bySlot = new Map<string, string[]>();
   const zero: string[] = [];
   const sorted = [...mms].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const mm of sorted) {
@@ -62,8 +65,9 @@ export function framesReport(k: Kernel, mms: readonly Mm[]): string {
         zero.push(item);
         return;
       }
-      const g = byFrame.get(f);
-      if (g === undefined) byFrame.set(f, [item]);
+      const key = f.owner === null ? `frame ${f.pfn}` : `${f.owner.id}:${f.index}`;
+      const g = bySlot.get(key);
+      if (g === undefined) bySlot.set(key, [item]);
       else g.push(item);
     });
   }
@@ -71,7 +75,7 @@ export function framesReport(k: Kernel, mms: readonly Mm[]): string {
   if (zero.length > 0) lines.push(`  zero: ${zero.join(' ')}`);
   // Members are produced in (process name, address) order already, so each
   // group is sorted and groups sort by their first member's position.
-  const groups = [...byFrame.values()].filter((g) => g.length >= 2);
+  const groups = [...bySlot.values()].filter((g) => g.length >= 2);
   const rank = new Map<string, number>();
   let i = 0;
   for (const mm of sorted) rank.set(mm.name, i++);

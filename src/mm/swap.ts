@@ -1,0 +1,57 @@
+// The swap device: page-sized slots holding the contents of anonymous and
+// shm pages that reclaim took out of memory. An address_space keeps the
+// slot number where the page was (its `swapped` array), so the next fault
+// on that index, from whichever process, brings the page back once
+// (swapIn) and every process then shares it again.
+
+import type { AddressSpace } from './address-space.js';
+import type { Frame, FrameAllocator } from './frames.js';
+
+export class SwapDevice {
+  /** Slots in the device (Infinity: as large as needed). */
+  capacity = Infinity;
+  private readonly slots: (Uint32Array | null)[] = [];
+  private readonly freeSlots: number[] = [];
+  used = 0;
+  peak = 0;
+  swapOuts = 0;
+  swapIns = 0;
+
+  get full(): boolean {
+    return this.used >= this.capacity;
+  }
+
+  /** Store a copy of a page's contents; returns the slot, or -1 when full. */
+  write(data: Uint32Array | null): number {
+    if (this.full) return -1;
+    const slot = this.freeSlots.pop() ?? this.slots.length;
+    this.slots[slot] = data === null ? null : data.slice();
+    if (++this.used > this.peak) this.peak = this.used;
+    this.swapOuts++;
+    return slot;
+  }
+
+  read(slot: number): Uint32Array | null {
+    return this.slots[slot] ?? null;
+  }
+
+  free(slot: number): void {
+    this.slots[slot] = null;
+    this.freeSlots.push(slot);
+    this.used--;
+  }
+}
+
+/**
+ * Bring index back into `space` from swap: a new frame with the slot's
+ * contents takes the slot's place. The caller has reserved the frame.
+ */
+export function swapIn(frames: FrameAllocator, swap: SwapDevice, space: AddressSpace, index: number, slot: number): Frame {
+  const f = frames.alloc();
+  f.copyData(swap.read(slot));
+  swap.free(slot);
+  swap.swapIns++;
+  space.swapped!.delete(index);
+  space.insert(index, f, frames);
+  return f;
+}

@@ -1,0 +1,86 @@
+// Page reclaim (the kernel's mm/vmscan.c, much simplified): a second-chance
+// clock over the physical frames.
+//
+// The hand walks the frames in pfn order. A frame that was accessed since
+// the hand last passed (frame.referenced, the pte accessed bit) gets a
+// second chance: the bit is cleared and the hand moves on. Otherwise the
+// frame is evicted if it can be:
+//   - it must belong to an address_space slot (the zero page and frames in
+//     the middle of a fault do not);
+//   - reverse mapping (the design's rmap) unmaps it from every pte — after
+//     which nothing but its slot may hold it;
+//   - an anonymous or shm page is written to swap and its slot keeps the
+//     swap entry (impossible when swap is full: the frame is skipped);
+//   - a file page is written back first if dirty, then dropped from the
+//     page cache; the next fault reads it from the file again.
+// Nothing a program can observe changes: the next access faults the same
+// contents back in, into the same slot, shared by every process as before.
+
+import { PAGE_SIZE } from './constants.js';
+import type { Frame } from './frames.js';
+import type { Kernel } from './kernel.js';
+import { XArray } from './xarray.js';
+
+export class Reclaimer {
+  private hand = 0;
+  reclaimed = 0;
+  writebacks = 0;
+  dropped = 0;
+  ptesUnmapped = 0;
+
+  constructor(private readonly k: Kernel) {}
+
+  /** Free up to `target` frames; returns how many were freed. */
+  reclaim(target: number): number {
+    const all = this.k.frames.byPfn;
+    if (all.length === 0) return 0;
+    let freed = 0;
+    // Two full turns: the first may only clear accessed bits.
+    for (let scanned = 0; freed < target && scanned < 2 * all.length; scanned++) {
+      this.hand = this.hand + 1 >= all.length ? 1 : this.hand + 1;
+      const f = all[this.hand];
+      if (f === undefined || f.refs === 0 || f.owner === null) continue;
+      if (f.referenced) {
+        f.referenced = false;
+        continue;
+      }
+      if (this.evict(f)) freed++;
+    }
+    this.reclaimed += freed;
+    return freed;
+  }
+
+  private evict(f: Frame): boolean {
+    const { frames, design } = this.k;
+    const s = f.owner!;
+    const i = f.index;
+    const file = s.file;
+    const anonymous = file === null || file.isShm;
+    if (anonymous && frames.swap.full) return false;
+    design.rmap(f, (v, addr) => {
+      const vpn = addr / PAGE_SIZE;
+      if (v.mm.pt.frame(vpn) === f) {
+        v.mm.pt.clear(vpn);
+        this.ptesUnmapped++;
+      }
+    });
+    if (f.mapcount !== 0) throw new Error(`rmap missed ${f.mapcount} pte(s) of frame ${f.pfn}`);
+    if (f.refs !== 1) throw new Error(`frame ${f.pfn} has ${f.refs} holders at eviction`);
+    if (anonymous) {
+      const slot = frames.swap.write(f.data);
+      s.pages.delete(i);
+      (s.swapped ??= new XArray<number>()).set(i, slot);
+      f.owner = null;
+      frames.put(f);
+    } else {
+      if (f.dirty) {
+        file!.writeback(f);
+        this.writebacks++;
+      } else {
+        this.dropped++;
+      }
+      s.drop(i, frames);
+    }
+    return true;
+  }
+}
