@@ -61,7 +61,7 @@ export const cowStorm = defineWorkload({
 
     // A few children read their first written page and the page before it.
     for (const c of new Set([1, (children + 1) >> 1, children])) {
-      if (c < 1) continue;
+      if (c < 1 || c > children) continue;
       const first = firsts[c - 1]!;
       const w = new Set(spread(pages, perChild, c - 1));
       const probes = first < 0 ? [0] : [first, (first + pages - 1) % pages];
