@@ -1,9 +1,11 @@
 // fork-chain — a process that re-forks itself and exits, generation after
 // generation: daemons that double-fork, a server that re-execs itself by
 // forking on reload, "fork and let the parent die" loops. This is the
-// pattern behind Linux's "mm: prevent endless growth of anon_vma hierarchy"
-// (v3.20/4.0): each generation's anon_vma hung below the previous one,
-// forever.
+// pattern behind Linux commit 7a3ef208e662 (January 2015, "mm: prevent
+// endless growth of anon_vma hierarchy"): "Constantly forking task causes
+// unlimited grow of anon_vma chain. Each next child allocates new level of
+// anon_vmas and links vma to all previous levels because pages might be
+// inherited from any level."
 //
 // g0 maps `pages` anonymous pages; then for each generation i in
 // 0..generations-1, g<i> writes `writes` pages, forks g<i+1> and exits. The

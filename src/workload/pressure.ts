@@ -3,7 +3,7 @@
 // mapping, checking on every page what was written there before, while
 // `reclaim N` commands ask the machine to free frames (swap out anonymous
 // pages, write back and drop file pages). Meant to be run with little
-// memory: `vmtree run --frames 512` (the defaults touch ~10,000 frames).
+// memory: `vmtree run --frames 512` (at the defaults, unbounded memory peaks at ~12,000 frames).
 //
 // p0 maps `pages` anonymous pages (rw private) and the file `data` of
 // `filePages` pages (rw shared), fills both (sweep 0), then forks p1 ..
