@@ -708,6 +708,82 @@ c read 0x100000000000
 22 1
 `,
   },
+  {
+    name: 'bytes past EOF when the file grows: ftruncate zeroes them, pwrite only the gap',
+    trace: `
+# Bytes a shared mapping wrote past EOF (in the page holding EOF) when the
+# file grows (ext4, Linux 6.18.44): a growing ftruncate zeroes all of them
+# (ext4_setattr() zeroes the partial EOF block); a growing pwrite zeroes only
+# the gap between the old EOF and the written bytes, and a pwrite at the old
+# EOF zeroes nothing: what lies after the written bytes stays.
+file f 0x1800
+file g 0x1800
+file h 0x1800
+spawn a
+a mmap 0x100000000000 0x2000 rw shared f 0x0
+a mmap 0x100000010000 0x2000 rw shared g 0x0
+a mmap 0x100000020000 0x2000 rw shared h 0x0
+a write 0x100000001800 8
+a write 0x100000001904 6
+a write 0x100000001ffc 9
+a write 0x100000011800 8
+a write 0x100000011904 6
+a write 0x100000011ffc 9
+a write 0x100000021800 8
+a write 0x100000021904 6
+a write 0x100000021ffc 9
+ftruncate f 0x1900
+fwrite g 0x1900 1
+fwrite h 0x1800 1
+a read 0x100000001800
+a read 0x100000001904
+a read 0x100000001ffc
+a read 0x100000011800
+a read 0x100000011904
+a read 0x100000011ffc
+a read 0x100000021800
+a read 0x100000021904
+a read 0x100000021ffc
+fread g 0x18fc
+fread h 0x1804
+ftruncate h 0x2000
+fread h 0x1904
+`,
+    expected: `
+6 ok
+7 ok
+8 ok
+9 ok
+10 ok
+11 ok
+12 ok
+13 ok
+14 ok
+15 ok
+16 ok
+17 ok
+18 ok
+19 ok
+20 ok
+21 ok
+22 ok
+23 ok
+24 ok
+25 0
+26 0
+27 0
+28 0
+29 6
+30 9
+31 1
+32 6
+33 9
+34 0
+35 EOF
+36 ok
+37 0
+`,
+  },
 ];
 
 function run(trace: string, name: string): string {

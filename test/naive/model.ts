@@ -211,7 +211,7 @@ export class NaiveMachine {
         }
       }
     } else if (size > old) {
-      this.zeroPastEof(f);
+      this.zeroPastEof(f, old + PAGE);
     }
     f.size = size;
     return 'ok';
@@ -219,14 +219,20 @@ export class NaiveMachine {
 
   /**
    * The file is about to grow: bytes past EOF in its last page (which only a
-   * shared mapping can have written) are zeroed first. This is the spec's
-   * statement of ext4's behaviour (ext4_setattr() zeroes the partial EOF
-   * block on an unaligned size extension); the spec applies it to growth by
-   * fwrite too.
+   * shared mapping can have written) are zeroed from the old EOF up to
+   * `upTo` (at most the end of that page). A growing ftruncate zeroes the
+   * whole tail (ext4_setattr() zeroes the partial EOF block on an unaligned
+   * size extension). A growing pwrite zeroes only the gap between the old
+   * EOF and the write: what lies after the written bytes stays, and a write
+   * at the old EOF zeroes nothing. (Observed on Linux 6.18.44, ext4; the
+   * spec's "zeroed when the file grows again" is right for ftruncate only.)
    */
-  private zeroPastEof(f: NFile): void {
+  private zeroPastEof(f: NFile, upTo: bigint): void {
     const tail = f.size % PAGE;
-    if (tail !== 0n) f.pages.get(f.size / PAGE)?.fill(0, Number(tail));
+    if (tail === 0n) return;
+    const pageStart = f.size - tail;
+    const end = minB(upTo, pageStart + PAGE);
+    if (end > f.size) f.pages.get(f.size / PAGE)?.fill(0, Number(tail), Number(end - pageStart));
   }
 
   /**
@@ -239,7 +245,7 @@ export class NaiveMachine {
     if (off + 4n > LLONG_MAX) return 'EINVAL';
     if (off >= EXT4_MAX_BYTES) return 'EFBIG';
     const end = off + 4n;
-    if (end > f.size) this.zeroPastEof(f);
+    if (end > f.size) this.zeroPastEof(f, off);
     pageStore(f.pages, off / PAGE, Number(off % PAGE), val);
     if (end > f.size) f.size = end;
     return 'ok';
