@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine, runTrace, type MachineOptions } from '../src/mm/machine.js';
 import type { Command } from '../src/trace/ast.js';
+import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { WORKLOADS, workloadTrace, type Workload } from '../src/workload/index.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
@@ -449,5 +450,28 @@ describe('defaults', () => {
     expect(childWrites).toBe(1000 * 1000);
     expect(cmds.filter((c) => c.kind === 'fork').length).toBe(1000);
     expect(cmds.at(-1)).toMatchObject({ kind: 'exit', proc: 'parent' });
+  });
+});
+
+// The traces are portable: Linux (through the native runner) prints exactly
+// what the simulator prints. Skipped where the machine cannot be the oracle.
+describe.skipIf(!kernelOracleAvailable().ok)('same output on Linux', () => {
+  const CASES: [string, Record<string, number>][] = [
+    ['prefork', { heap: 64, workers: 4, writePercent: 25, reads: 8 }],
+    ['zygote', { image: 64, filePercent: 50, apps: 4, appWrites: 8 }],
+    ['zygote', { image: 5, filePercent: 100, apps: 3, appWrites: 9 }],
+    ['shell', { heap: 8, commands: 10, touch: 3 }],
+    ['fork-chain', { generations: 100, pages: 8, writes: 2 }],
+    ['cow-storm', { pages: 20, children: 10, writePercent: 50 }],
+    ['pressure', { procs: 3, sweeps: 3, pages: 40, filePages: 24, slice: 8, reclaim: 5, reclaimEvery: 2 }],
+  ];
+  it.each(CASES)('%s %j', async (name, params) => {
+    const text = wl(name).generate(params);
+    let sim = '';
+    runTrace(parseTrace(text, name), (s) => { sim += s; });
+    const k = await runOnKernel(text, name, { timeoutMs: 60_000 });
+    expect(k.stderr).toBe('');
+    expect(k.status).toBe(0);
+    expect(k.stdout).toBe(sim);
   });
 });
