@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import type { Command } from '../src/trace/ast.js';
 import { parseTrace } from '../src/trace/parse.js';
 import {
@@ -125,6 +126,11 @@ function portabilityProblem(cmds: Command[]): string | null {
         if (c.newAddr !== undefined) {
           if (c.newAddr % PAGE !== 0n || nl > TASK_SIZE || c.newAddr > TASK_SIZE - nl) break;
           if (c.addr + ol > c.newAddr && c.newAddr + nl > c.addr) break;
+        }
+        // Every range the call names lies in the window (what vmrun checks).
+        if (!inWindow(c.addr, c.addr + ol)) return `${at}: mremap outside the window`;
+        if (c.newAddr === undefined ? !inWindow(c.addr, c.addr + nl) : !inWindow(c.newAddr, c.newAddr + nl)) {
+          return `${at}: mremap target outside the window`;
         }
         const v = sp.find(c.addr);
         if (v === undefined) return `${at}: mremap of an unmapped address`;
@@ -336,4 +342,20 @@ describe('Rng', () => {
     for (const n of buckets) expect(Math.abs(n - 10000)).toBeLessThan(600);
     expect(new Set(xs).size).toBeGreaterThan(995);
   });
+});
+
+const oracle = kernelOracleAvailable();
+
+describe(`on the real kernel (build/vmrun)${oracle.ok ? '' : ` — unavailable: ${oracle.why}`}`, () => {
+  it.runIf(oracle.ok)('default traces run there and are never refused as not portable', async () => {
+    for (const profile of PROFILES) {
+      for (let seed = 0; seed < 6; seed++) {
+        const name = `gen-${profile}-${seed}.vmt`;
+        const r = await runOnKernel(generateTrace({ seed, ops: 1500, profile }), name, { timeoutMs: 60_000 });
+        expect(r.stderr, name).toBe('');
+        expect(r.status, name).toBe(0);
+        expect(r.stdout.split('\n').filter((l) => /^\d+ /.test(l)), name).toHaveLength(1500);
+      }
+    }
+  }, 600_000);
 });

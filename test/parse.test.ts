@@ -4,6 +4,7 @@ import { TraceError, type Command } from '../src/trace/ast.js';
 import { parseTrace, sanitizeToken } from '../src/trace/parse.js';
 import { printCommand, printTrace } from '../src/trace/print.js';
 import { generateTrace } from '../src/trace/gen.js';
+import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 
 /** The error message parseTrace gives for `text`, or 'OK'. */
 function err(text: string | Buffer, file = 't.vmt'): string {
@@ -472,4 +473,40 @@ describe('properties', () => {
     expect(printCommand(m!)).toBe('a mmap 0x1 0x2 rw shared,fixed f 0xc');
     expect(printCommand(r!)).toBe('reclaim 16');
   });
+});
+
+// ---- the native runner rejects the same traces with the same messages ----
+
+const oracle = kernelOracleAvailable();
+
+describe(`same rejections as build/vmrun${oracle.ok ? '' : ` — unavailable: ${oracle.why}`}`, () => {
+  it.runIf(oracle.ok)('on token soup and junk bytes: same status 2, same message', async () => {
+    const samples = fc.sample(
+      fc.oneof(
+        traceArb.map((t) => Buffer.from(`spawn a\nfile f 0x1000\nspawn gone\nexit gone\n${t}`, 'latin1')),
+        fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.concat([Buffer.from('spawn a\n'), Buffer.from(b)])),
+      ),
+      { numRuns: 250, seed: 20240 },
+    );
+    let rejected = 0;
+    for (const bytes of samples) {
+      let mine = '';
+      try {
+        parseTrace(bytes, 'soup.vmt');
+      } catch (e) {
+        if (!(e instanceof TraceError)) throw e;
+        mine = `${e.message}\n`;
+      }
+      const k = await runOnKernel(bytes, 'soup.vmt', { timeoutMs: 20_000 });
+      const what = JSON.stringify(bytes.toString('latin1'));
+      if (mine !== '') {
+        rejected++;
+        expect(k.status, what).toBe(2);
+        expect(k.stderr, what).toBe(mine);
+      } else {
+        expect(k.status, what).not.toBe(2);
+      }
+    }
+    expect(rejected).toBeGreaterThan(100);
+  }, 300_000);
 });

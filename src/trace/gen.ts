@@ -715,7 +715,11 @@ class Generator {
       if (newAddr % PAGE !== 0n || nl > TASK_SIZE || newAddr > TASK_SIZE - nl) return;
       if (addr + ol > newAddr && newAddr + nl > addr) return;
     }
+    // Past the early checks, every range the call names must lie in the
+    // window, whether or not it will succeed (what a Linux runner checks).
     const s = this.windowPage(addr, ol);
+    if (newAddr === undefined) this.windowPage(addr, nl);
+    else this.windowPage(newAddr, nl);
     const os = Number(ol / PAGE);
     const ns = Number(nl / PAGE);
     if (os === 0) {
@@ -881,7 +885,7 @@ class Generator {
       }
       case 'viewInPlace':
         // OLDLEN 0 without NEWADDR: ENOMEM (shared) or EINVAL (private).
-        this.mremap(p, addrOf(s), 0n, BigInt(r.range(1, 2)) * PAGE);
+        this.mremap(p, addrOf(s), 0n, BigInt(this.clampLen(s, r.range(1, 2))) * PAGE);
         return;
       case 'newAddrBad': {
         // Unaligned, or past the user address space: EINVAL.
