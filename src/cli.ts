@@ -49,6 +49,11 @@ export interface CliContext {
   readInput(arg: string): Promise<Buffer>;
   /** The file name to use in messages for an input argument (`<stdin>` for `-`). */
   inputName(arg: string): string;
+  /**
+   * Read and parse a trace argument. A bad trace throws CliError with status
+   * 2 and the parser's `FILE:LINE: message`; unreadable input, status 1.
+   */
+  loadTrace(arg: string): Promise<TraceCommand[]>;
   /** picocolors for stderr (no colours unless stderr is a terminal). */
   colors: ReturnType<typeof pc.createColors>;
   /** The exit status main() returns once the action is done (default 0). */
@@ -120,7 +125,7 @@ function reason(e: unknown): string {
 }
 
 function makeContext(io: CliIO): CliContext {
-  return {
+  const ctx: CliContext = {
     io,
     out: new BufferedWriter(io.stdout),
     colors: pc.createColors(io.stderrIsTTY && !('NO_COLOR' in process.env)),
@@ -140,7 +145,17 @@ function makeContext(io: CliIO): CliContext {
         throw new CliError(`cannot read '${arg}': ${reason(e)}`);
       }
     },
+    async loadTrace(arg) {
+      const input = await ctx.readInput(arg);
+      try {
+        return parseTrace(input, ctx.inputName(arg));
+      } catch (e) {
+        if (e instanceof TraceError) throw new CliError(e.message, 2);
+        throw e;
+      }
+    },
   };
+  return ctx;
 }
 
 // ---------------------------------------------------------------------------
@@ -178,14 +193,7 @@ const addRun: Subcommand = (program, ctx) => {
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
     .action(async (trace: string, opts: { design: string; stats?: boolean; statsJson?: string }) => {
-      const input = await ctx.readInput(trace);
-      let cmds: TraceCommand[];
-      try {
-        cmds = parseTrace(input, ctx.inputName(trace));
-      } catch (e) {
-        if (e instanceof TraceError) throw new CliError(e.message, 2);
-        throw e;
-      }
+      const cmds = await ctx.loadTrace(trace);
       const machine = runTrace(cmds, (text) => ctx.out.write(text), { design: opts.design });
       ctx.out.flush();
       if (opts.stats === true || opts.statsJson !== undefined) {
