@@ -113,17 +113,24 @@ export class Rng {
 
   /** Pick a key with probability proportional to its weight. */
   weighted<K extends string>(weights: Readonly<Partial<Record<K, number>>>): K {
-    const entries = Object.entries(weights) as [K, number][];
-    let total = 0;
-    for (const [, w] of entries) total += w;
-    let r = (this.u32() / 4294967296) * total;
-    for (const [k, w] of entries) {
-      r -= w;
-      if (r < 0) return k;
+    let t = TABLES.get(weights);
+    if (t === undefined) {
+      const entries = Object.entries(weights) as [string, number][];
+      let total = 0;
+      for (const [, w] of entries) total += w;
+      TABLES.set(weights, (t = { entries, total }));
     }
-    return entries[entries.length - 1]![0];
+    let r = (this.u32() / 4294967296) * t.total;
+    for (const [k, w] of t.entries) {
+      r -= w;
+      if (r < 0) return k as K;
+    }
+    return t.entries[t.entries.length - 1]![0] as K;
   }
 }
+
+/** Weight tables already summed (weights objects are reused, mostly constants). */
+const TABLES = new WeakMap<object, { entries: [string, number][]; total: number }>();
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
@@ -145,10 +152,30 @@ interface PageInfo {
   wipeonfork: boolean;
 }
 
+/** Window page index -> what is mapped there; keeps its keys sorted on demand. */
+class PageMap extends Map<number, PageInfo> {
+  private sorted: number[] | null = null;
+
+  override set(page: number, info: PageInfo): this {
+    if (this.sorted !== null && !this.has(page)) this.sorted = null;
+    return super.set(page, info);
+  }
+
+  override delete(page: number): boolean {
+    const had = super.delete(page);
+    if (had) this.sorted = null;
+    return had;
+  }
+
+  /** The mapped pages, ascending (do not modify the array). */
+  sortedPages(): readonly number[] {
+    return (this.sorted ??= [...this.keys()].sort((a, b) => a - b));
+  }
+}
+
 interface Proc {
   name: string;
-  /** Window page index -> what is mapped there. */
-  pages: Map<number, PageInfo>;
+  pages: PageMap;
 }
 
 interface FileState {
@@ -407,8 +434,8 @@ class Generator {
     return this.rng.chance(0.9) ? this.rng.int(LOW) : WIN_PAGES - 1 - this.rng.int(HIGH);
   }
 
-  private mappedPages(p: Proc): number[] {
-    return [...p.pages.keys()].sort((a, b) => a - b);
+  private mappedPages(p: Proc): readonly number[] {
+    return p.pages.sortedPages();
   }
 
   /** Maximal runs of mapped pages known to lie in one kernel vma. */
@@ -542,14 +569,14 @@ class Generator {
   // ---- primitive commands, each updating the model ---------------------------
 
   private spawn(): Proc {
-    const p: Proc = { name: `p${this.nextProc++}`, pages: new Map() };
+    const p: Proc = { name: `p${this.nextProc++}`, pages: new PageMap() };
     this.procs.push(p);
     this.emit({ kind: 'spawn', line: 0, proc: p.name });
     return p;
   }
 
   private fork(parent: Proc): Proc {
-    const child: Proc = { name: `p${this.nextProc++}`, pages: new Map() };
+    const child: Proc = { name: `p${this.nextProc++}`, pages: new PageMap() };
     for (const [pg, info] of parent.pages) if (!info.dontfork) child.pages.set(pg, { ...info });
     this.procs.push(child);
     this.emit({ kind: 'fork', line: 0, proc: parent.name, child: child.name });
