@@ -20,6 +20,7 @@
 
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
+import type { Mm } from '../mm/mm.js';
 import type { Vma } from '../mm/vma.js';
 
 export interface AnonDesign {
@@ -44,11 +45,22 @@ export interface AnonDesign {
    */
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void;
 
+  /**
+   * Reclaim: every pte mapping the anonymous `frame` has been cleared; move
+   * the page to swap (frames.swap, which the caller has checked is not
+   * full) so that the design's structures hold the swap entry instead, and
+   * drop the design's references to the frame. Returns false to keep it.
+   */
+  swapOut(frame: Frame): boolean;
+
   /** Every frame the design itself holds a reference on, with how many. */
   heldFrames(): Map<Frame, number>;
 
   /** Swap slots the design holds. */
   heldSwapSlots(): number;
+
+  /** How many of its own structures (spaces, anon_vmas...) are alive. */
+  structures(): number;
 
   /** Pages the design holds that no vma can see any more. */
   unreachablePages(): number;
@@ -110,4 +122,10 @@ export interface DesignOptions {
   merge?: boolean;
 }
 
-export type AnonDesignFactory = (frames: FrameAllocator, opts: DesignOptions) => AnonDesign;
+/** What a design may know of the machine around it. */
+export interface DesignContext {
+  /** Every live process (the 2.3.99 scan walks their page tables). */
+  mms(): Iterable<Mm>;
+}
+
+export type AnonDesignFactory = (frames: FrameAllocator, opts: DesignOptions, ctx: DesignContext) => AnonDesign;

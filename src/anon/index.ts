@@ -10,4 +10,4 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
 
 export const DEFAULT_DESIGN = 'tree';
 
-export type { AnonDesign, AnonDesignFactory, DesignOptions } from './design.js';
+export type { AnonDesign, AnonDesignFactory, DesignContext, DesignOptions } from './design.js';

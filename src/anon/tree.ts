@@ -77,7 +77,7 @@
 import { AddressSpace } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
-import { RangeSet } from '../mm/rangeset.js';
+import { Intervals, RangeSet, rangeSetIntervals } from '../mm/rangeset.js';
 import { swapIn } from '../mm/swap.js';
 import { XArray } from '../mm/xarray.js';
 import type { Vma } from '../mm/vma.js';
@@ -487,9 +487,21 @@ export class TreeDesign implements AnonDesign {
     }
   }
 
+  swapOut(frame: Frame): boolean {
+    const s = frame.owner as AddressSpace;
+    const slot = this.frames.swap.write(frame.data);
+    s.pages.delete(frame.index);
+    (s.swapped ??= new XArray<number>()).set(frame.index, slot);
+    frame.owner = null;
+    this.frames.put(frame);
+    return true;
+  }
+
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
-    if (owner === null) return;
+    if (frame.owner === null) return;
+    // The tree's pages belong to address_spaces: anonymous ones, or a
+    // file's (or shm's) page cache.
+    const owner = frame.owner.file !== null ? frame.owner.file.mapping : (frame.owner as AddressSpace);
     const i = frame.index;
     this.rmapWalks++;
     const covers = (v: Vma): void => {
@@ -508,17 +520,19 @@ export class TreeDesign implements AnonDesign {
     // cleared index below a shadowing space makes the page visible again,
     // so the walk goes on, visiting vmas only where the page is visible.
     const isFilePage = owner.file !== null;
-    const walk = (s: AddressSpace, visible: boolean): void => {
+    // Iterative: with merge off a fork chain makes trees thousands deep.
+    const stack: [AddressSpace, boolean][] = [[owner, true]];
+    while (stack.length > 0) {
+      const [s, visible] = stack.pop()!;
       this.rmapSpacesVisited++;
       if (visible) for (const v of s.vmas) covers(v);
       for (const c of s.children) {
         let sees = visible;
         if (c.holds(i)) sees = false;
         else if (c.cleared !== null && c.cleared.has(i)) sees = isFilePage;
-        if (sees || isFilePage) walk(c, sees);
+        if (sees || isFilePage) stack.push([c, sees]);
       }
-    };
-    walk(owner, true);
+    }
   }
 
   // ---------------------------------------------------------- invariants
@@ -581,6 +595,10 @@ export class TreeDesign implements AnonDesign {
     return out;
   }
 
+  structures(): number {
+    return this.live.size;
+  }
+
   heldSwapSlots(): number {
     let n = 0;
     for (const s of this.live) n += s.swapped?.size ?? 0;
@@ -589,40 +607,38 @@ export class TreeDesign implements AnonDesign {
 
   /**
    * Pages (resident or swapped) that anonymous spaces hold but no vma can
-   * see: every vma whose range covers the index looks it up elsewhere.
+   * see. Bottom-up over each tree: need(s), the indices that lookups
+   * arriving at s still look for, is the union of the ranges of s's vmas
+   * and, for each child c, need(c) minus what c holds or clears. A page s
+   * holds at i is reachable exactly when i is in need(s).
    */
   unreachablePages(): number {
+    // Parents before children (top-down), then walk that order backwards.
+    const order: AddressSpace[] = [];
+    for (const s of this.live) if (s.parent === null || s.parent.file !== null) order.push(s);
+    for (let k = 0; k < order.length; k++) for (const c of order[k]!.children) order.push(c);
+    const need = new Map<AddressSpace, number[]>();
     let n = 0;
-    for (const s of this.live) {
-      const users: Vma[] = [];
-      const collect = (t: AddressSpace): void => {
-        for (const v of t.vmas) users.push(v);
-        for (const c of t.children) collect(c);
-      };
-      collect(s);
-      const count = (i: number, slot: Frame | number): void => {
-        for (const v of users) {
-          if (i < v.pgoff || i >= v.endIndex) continue;
-          const seen = this.peekSpace(v, i);
-          if (seen === s) return;
-          void slot;
-        }
-        n++;
+    for (let k = order.length - 1; k >= 0; k--) {
+      const s = order[k]!;
+      let want: number[] = [];
+      for (const v of s.vmas) want = Intervals.union(want, [v.pgoff, v.endIndex]);
+      for (const c of s.children) {
+        const held: number[] = [];
+        c.pages.forEach((i) => held.push(i));
+        c.swapped?.forEach((i) => held.push(i));
+        const resolved = Intervals.union(Intervals.fromPoints(held), rangeSetIntervals(c.cleared));
+        want = Intervals.union(want, Intervals.subtract(need.get(c)!, resolved));
+        need.delete(c);
+      }
+      need.set(s, want);
+      const count = (i: number): void => {
+        if (!Intervals.has(want, i)) n++;
       };
       s.pages.forEach(count);
       s.swapped?.forEach(count);
     }
     return n;
-  }
-
-  /** The space whose slot answers a lookup of index from vma (null: the base page). */
-  private peekSpace(vma: Vma, index: number): AddressSpace | null {
-    for (let s = vma.space; s !== null; s = s.parent) {
-      if (s.file !== null) return null;
-      if (s.holds(index)) return s;
-      if (s.cleared !== null && s.cleared.has(index)) return null;
-    }
-    return null;
   }
 
   stats(): Record<string, number> {

@@ -18,10 +18,25 @@ import type { Vma } from './vma.js';
 import type { RangeSet } from './rangeset.js';
 import { XArray } from './xarray.js';
 
-let nextSpaceId = 1;
+let nextOwnerId = 1;
 
-export class AddressSpace {
-  readonly id = nextSpaceId++;
+/** A fresh id for anything that owns pages (an address_space, an anon_vma...). */
+export function newOwnerId(): number {
+  return nextOwnerId++;
+}
+
+/**
+ * What a frame belongs to (page->mapping): an address_space, or a
+ * design's own structure for anonymous pages (an anon_vma). `file` is the
+ * file or shm object for page-cache pages and null for anonymous ones.
+ */
+export interface PageOwner {
+  readonly id: number;
+  readonly file: File | null;
+}
+
+export class AddressSpace implements PageOwner {
+  readonly id = newOwnerId();
   /** index (page offset) -> frame. */
   readonly pages = new XArray<Frame>();
   /** index -> swap slot, for pages reclaim swapped out; null until the first. */

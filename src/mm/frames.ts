@@ -15,7 +15,7 @@
 // separately so rmap checks can compare it with a walk). A frame returns to
 // the allocator when `refs` drops to zero. The zero page is never freed.
 
-import type { AddressSpace } from './address-space.js';
+import type { PageOwner } from './address-space.js';
 import { PAGE_WORDS } from './constants.js';
 import { SwapDevice } from './swap.js';
 
@@ -48,7 +48,7 @@ export class Frame {
    * page->mapping and page->index: the address_space slot that owns this
    * frame (every frame but the zero page has at most one), or null.
    */
-  owner: AddressSpace | null = null;
+  owner: PageOwner | null = null;
   index = 0;
   /** Accessed since the reclaim clock last passed (the pte accessed bit). */
   referenced = false;

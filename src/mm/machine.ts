@@ -70,7 +70,7 @@ export class Machine implements Kernel {
       if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new Error('--swap must be a non-negative integer');
       this.frames.swap.capacity = opts.swap;
     }
-    this.design = factory(this.frames, { cut: opts.cut ?? true, merge: opts.merge ?? true });
+    this.design = factory(this.frames, { cut: opts.cut ?? true, merge: opts.merge ?? true }, { mms: () => this.procs.values() });
   }
 
   reserve(n: number): void {
@@ -122,7 +122,7 @@ export class Machine implements Kernel {
       case 'exit':
         exitMmap(this, this.proc(c.proc));
         this.procs.delete(c.proc);
-        this.noteUnreachable();
+        if (this.design.structures() <= 256) this.noteUnreachable();
         return 'ok';
       case 'frames':
         return framesReport(this, [...this.procs.values()]);
@@ -186,7 +186,8 @@ export class Machine implements Kernel {
 
   /**
    * Pages held that no vma can see. Costly to count (a walk of every
-   * space), so sampled at exits, reclaims and the end of a run.
+   * space), so sampled: at `reclaim` commands, at the end of a run (stats),
+   * and at exits while the design has at most 256 structures alive.
    */
   private noteUnreachable(): number {
     const n = this.design.unreachablePages();

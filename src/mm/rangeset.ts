@@ -67,3 +67,67 @@ export class RangeSet {
     return out;
   }
 }
+
+/** Flattened sorted interval lists ([lo0, hi0, lo1, hi1, ...]): set algebra in one pass. */
+export const Intervals = {
+  /** Union of two interval lists. */
+  union(a: readonly number[], b: readonly number[]): number[] {
+    const all: [number, number][] = [];
+    for (let i = 0; i < a.length; i += 2) all.push([a[i]!, a[i + 1]!]);
+    for (let i = 0; i < b.length; i += 2) all.push([b[i]!, b[i + 1]!]);
+    all.sort((x, y) => x[0] - y[0]);
+    const out: number[] = [];
+    for (const [lo, hi] of all) {
+      if (out.length > 0 && lo <= out[out.length - 1]!) out[out.length - 1] = Math.max(out[out.length - 1]!, hi);
+      else out.push(lo, hi);
+    }
+    return out;
+  },
+
+  /** a minus b. */
+  subtract(a: readonly number[], b: readonly number[]): number[] {
+    const out: number[] = [];
+    let j = 0;
+    for (let i = 0; i < a.length; i += 2) {
+      let lo = a[i]!;
+      const hi = a[i + 1]!;
+      while (j < b.length && b[j + 1]! <= lo) j += 2;
+      let k = j;
+      while (lo < hi && k < b.length && b[k]! < hi) {
+        if (b[k]! > lo) out.push(lo, b[k]!);
+        lo = Math.max(lo, b[k + 1]!);
+        k += 2;
+      }
+      if (lo < hi) out.push(lo, hi);
+    }
+    return out;
+  },
+
+  /** Whether x lies in the list (binary search). */
+  has(a: readonly number[], x: number): boolean {
+    let lo = 0;
+    let hi = a.length / 2 - 1;
+    while (lo <= hi) {
+      const m = (lo + hi) >> 1;
+      if (a[2 * m]! <= x) lo = m + 1;
+      else hi = m - 1;
+    }
+    return hi >= 0 && x < a[2 * hi + 1]!;
+  },
+
+  /** Sorted distinct integers as unit intervals, merged. */
+  fromPoints(points: number[]): number[] {
+    points.sort((x, y) => x - y);
+    const out: number[] = [];
+    for (const p of points) {
+      if (out.length > 0 && out[out.length - 1] === p) out[out.length - 1] = p + 1;
+      else out.push(p, p + 1);
+    }
+    return out;
+  },
+};
+
+/** The flattened intervals of a RangeSet. */
+export function rangeSetIntervals(r: RangeSet | null): number[] {
+  return r === null ? [] : r.intervals().flat();
+}

@@ -11,6 +11,8 @@ export class SwapDevice {
   /** Slots in the device (Infinity: as large as needed). */
   capacity = Infinity;
   private readonly slots: (Uint32Array | null)[] = [];
+  /** References to each slot (swap_map): designs whose ptes hold swap entries share a slot. */
+  private readonly counts: number[] = [];
   private readonly freeSlots: number[] = [];
   used = 0;
   peak = 0;
@@ -26,6 +28,7 @@ export class SwapDevice {
     if (this.full) return -1;
     const slot = this.freeSlots.pop() ?? this.slots.length;
     this.slots[slot] = data === null ? null : data.slice();
+    this.counts[slot] = 1;
     if (++this.used > this.peak) this.peak = this.used;
     this.swapOuts++;
     return slot;
@@ -35,7 +38,14 @@ export class SwapDevice {
     return this.slots[slot] ?? null;
   }
 
+  /** Take another reference to a slot (swap_duplicate). */
+  dup(slot: number): void {
+    this.counts[slot]!++;
+  }
+
+  /** Drop a reference to a slot; the slot is freed with its last one. */
   free(slot: number): void {
+    if (--this.counts[slot]! > 0) return;
     this.slots[slot] = null;
     this.freeSlots.push(slot);
     this.used--;

@@ -9,8 +9,10 @@
 //     the middle of a fault do not);
 //   - reverse mapping (the design's rmap) unmaps it from every pte — after
 //     which nothing but its slot may hold it;
-//   - an anonymous or shm page is written to swap and its slot keeps the
-//     swap entry (impossible when swap is full: the frame is skipped);
+//   - an anonymous page goes to swap through the design (swapOut: the
+//     design's structures keep the swap entry); an shm page's slot in the
+//     shm object's page cache keeps it (impossible when swap is full: the
+//     frame is skipped);
 //   - a file page is written back first if dirty, then dropped from the
 //     page cache; the next fault reads it from the file again.
 // Nothing a program can observe changes: the next access faults the same
@@ -52,11 +54,9 @@ export class Reclaimer {
 
   private evict(f: Frame): boolean {
     const { frames, design } = this.k;
-    const s = f.owner!;
+    const file = f.owner!.file;
     const i = f.index;
-    const file = s.file;
-    const anonymous = file === null || file.isShm;
-    if (anonymous && frames.swap.full) return false;
+    if ((file === null || file.isShm) && frames.swap.full) return false;
     design.rmap(f, (v, addr) => {
       const vpn = addr / PAGE_SIZE;
       if (v.mm.pt.frame(vpn) === f) {
@@ -65,8 +65,10 @@ export class Reclaimer {
       }
     });
     if (f.mapcount !== 0) throw new Error(`rmap missed ${f.mapcount} pte(s) of frame ${f.pfn}`);
+    if (file === null) return design.swapOut(f);
     if (f.refs !== 1) throw new Error(`frame ${f.pfn} has ${f.refs} holders at eviction`);
-    if (anonymous) {
+    const s = file.mapping;
+    if (file.isShm) {
       const slot = frames.swap.write(f.data);
       s.pages.delete(i);
       (s.swapped ??= new XArray<number>()).set(i, slot);
@@ -74,7 +76,7 @@ export class Reclaimer {
       frames.put(f);
     } else {
       if (f.dirty) {
-        file!.writeback(f);
+        file.writeback(f);
         this.writebacks++;
       } else {
         this.dropped++;
