@@ -11,6 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/mm/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
@@ -18,14 +19,14 @@ import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 const dir = join(import.meta.dirname, 'golden');
 const traces = readdirSync(dir).filter((f) => f.endsWith('.vmt')).sort();
 
-describe('golden traces', () => {
+describe.each(Object.keys(DESIGNS))('golden traces, design %s', (design) => {
   it('has traces', () => expect(traces.length).toBeGreaterThan(5));
   for (const name of traces) {
     it(name, () => {
       const text = readFileSync(join(dir, name));
       const expected = readFileSync(join(dir, name.replace(/\.vmt$/, '.out')), 'utf8');
       const cmds = parseTrace(text, name);
-      const m = new Machine();
+      const m = new Machine({ design });
       let out = '';
       for (const c of cmds) {
         out += `${c.line} ${m.exec(c)}\n`;

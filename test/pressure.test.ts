@@ -5,6 +5,7 @@
 // rmap exactness included, hold after every command under pressure.
 
 import { describe, expect, it } from 'vitest';
+import { DESIGNS } from '../src/anon/index.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
 import { generateTrace, PROFILES } from '../src/trace/gen.js';
 import { parseTrace } from '../src/trace/parse.js';
@@ -38,14 +39,18 @@ function run(text: string, opts: MachineOptions, check: boolean): string {
   return out;
 }
 
-describe('memory pressure is invisible', () => {
+describe.each(Object.keys(DESIGNS))('memory pressure is invisible, design %s', (design) => {
   for (const profile of PROFILES) {
     it(`${profile}: ${SEEDS} traces, 8 frames vs unbounded`, () => {
       for (let seed = 1; seed <= SEEDS; seed++) {
         const text = sprinkle(generateTrace({ seed, ops: 120, profile }), seed);
-        const free = run(text, {}, false);
-        expect(run(text, { frames: 8 }, true), `seed ${seed}`).toBe(free);
-        expect(run(text, { frames: 8, cut: false, merge: false }, seed % 4 === 0), `seed ${seed} (no cut/merge)`).toBe(free);
+        const free = run(text, { design }, false);
+        // The unbounded tree is the reference every design must match.
+        if (design !== 'tree') expect(free, `seed ${seed}: unbounded ${design} vs tree`).toBe(run(text, {}, false));
+        expect(run(text, { design, frames: 8 }, true), `seed ${seed}`).toBe(free);
+        if (design === 'tree') {
+          expect(run(text, { frames: 8, cut: false, merge: false }, seed % 4 === 0), `seed ${seed} (no cut/merge)`).toBe(free);
+        }
       }
     });
   }
@@ -54,7 +59,7 @@ describe('memory pressure is invisible', () => {
     const lines = ['spawn a', 'a mmap 0x100000000000 0x40000 rw private'];
     for (let i = 0; i < 64; i++) lines.push(`a write 0x${(0x100000000000 + i * 4096).toString(16)} ${i + 1}`);
     const cmds = parseTrace(lines.join('\n'), 't');
-    const m = new Machine({ frames: 8, swap: 16 });
+    const m = new Machine({ design, frames: 8, swap: 16 });
     expect(() => { for (const c of cmds) m.exec(c); }).toThrow(/out of memory/);
   });
 });

@@ -489,7 +489,7 @@ export class TreeDesign implements AnonDesign {
 
   swapOut(frame: Frame): boolean {
     const s = frame.owner as AddressSpace;
-    const slot = this.frames.swap.write(frame.data);
+    const slot = this.frames.swap.write(frame);
     s.pages.delete(frame.index);
     (s.swapped ??= new XArray<number>()).set(frame.index, slot);
     frame.owner = null;

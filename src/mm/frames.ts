@@ -50,6 +50,12 @@ export class Frame {
    */
   owner: PageOwner | null = null;
   index = 0;
+  /**
+   * Identity of the page this frame holds, for telling pages apart in
+   * `frames` reports: new for every page made, and carried through swap
+   * (a page swapped out and back in is the same page in another frame).
+   */
+  pageId = 0;
   /** Accessed since the reclaim clock last passed (the pte accessed bit). */
   referenced = false;
   /** Written since it was last read from or written to its file (page cache only). */
@@ -118,6 +124,7 @@ export class FrameAllocator {
   /** The shared zero page: mapped read-only for reads of untouched private anonymous memory. */
   readonly zero: Frame;
   private nextPfn = 1;
+  private nextPageId = 1;
   /** Freed frames, recycled by alloc(). */
   private readonly free: Frame[] = [];
   /** Every frame ever created, by pfn (the reclaim clock walks it). */
@@ -149,6 +156,7 @@ export class FrameAllocator {
     }
     f.referenced = true;
     f.dirty = false;
+    f.pageId = this.nextPageId++;
     this.allocated++;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return f;

@@ -51,10 +51,12 @@ export function mapsReport(mm: Mm): string {
  * window; then pages sharing a frame form groups.
  */
 export function framesReport(k: Kernel, mms: readonly Mm[]): string {
-  // Pages are told apart by the slot that owns them, not by the frame
-  // object: under memory pressure a page read early in the walk may be
-  // swapped out and back in (into a new frame, the same slot) before the
-  // walk ends, and a frame freed early may be reused for another page.
+  // Pages are told apart by identity, not by frame: under memory pressure
+  // a page read early in the walk may be swapped out and back in (into
+  // another frame) before the walk ends, and a frame freed early may be
+  // reused for another page. A page-cache page is its (file, index) slot —
+  // dropped and read again it is still that page; an anonymous page is its
+  // pageId, which swap preserves.
   const bySlot = new Map<string, string[]>();
   const zero: string[] = [];
   const sorted = [...mms].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -65,7 +67,7 @@ export function framesReport(k: Kernel, mms: readonly Mm[]): string {
         zero.push(item);
         return;
       }
-      const key = f.owner === null ? `frame ${f.pfn}` : `${f.owner.id}:${f.index}`;
+      const key = f.owner !== null && f.owner.file !== null ? `${f.owner.id}:${f.index}` : `p${f.pageId}`;
       const g = bySlot.get(key);
       if (g === undefined) bySlot.set(key, [item]);
       else g.push(item);

@@ -23,11 +23,15 @@ export class SwapDevice {
     return this.used >= this.capacity;
   }
 
+  /** The identity (Frame.pageId) of the page in each slot. */
+  private readonly pageIds: number[] = [];
+
   /** Store a copy of a page's contents; returns the slot, or -1 when full. */
-  write(data: Uint32Array | null): number {
+  write(page: Frame): number {
     if (this.full) return -1;
     const slot = this.freeSlots.pop() ?? this.slots.length;
-    this.slots[slot] = data === null ? null : data.slice();
+    this.slots[slot] = page.data === null ? null : page.data.slice();
+    this.pageIds[slot] = page.pageId;
     this.counts[slot] = 1;
     if (++this.used > this.peak) this.peak = this.used;
     this.swapOuts++;
@@ -36,6 +40,13 @@ export class SwapDevice {
 
   read(slot: number): Uint32Array | null {
     return this.slots[slot] ?? null;
+  }
+
+  /** Fill a fresh frame with the page in `slot`: its contents and identity. */
+  load(slot: number, f: Frame): void {
+    f.copyData(this.read(slot));
+    f.pageId = this.pageIds[slot]!;
+    this.swapIns++;
   }
 
   /** Take another reference to a slot (swap_duplicate). */
@@ -58,9 +69,8 @@ export class SwapDevice {
  */
 export function swapIn(frames: FrameAllocator, swap: SwapDevice, space: AddressSpace, index: number, slot: number): Frame {
   const f = frames.alloc();
-  f.copyData(swap.read(slot));
+  swap.load(slot, f);
   swap.free(slot);
-  swap.swapIns++;
   space.swapped!.delete(index);
   space.insert(index, f, frames);
   return f;

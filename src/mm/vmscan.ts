@@ -69,7 +69,7 @@ export class Reclaimer {
     if (f.refs !== 1) throw new Error(`frame ${f.pfn} has ${f.refs} holders at eviction`);
     const s = file.mapping;
     if (file.isShm) {
-      const slot = frames.swap.write(f.data);
+      const slot = frames.swap.write(f);
       s.pages.delete(i);
       (s.swapped ??= new XArray<number>()).set(i, slot);
       f.owner = null;
