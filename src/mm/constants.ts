@@ -15,8 +15,8 @@ export const MMAP_MIN_ADDR = 4096;
 export const WINDOW_START = 0x100000000000;
 export const WINDOW_END = 0x200000000000;
 
-/** ext4's s_maxbytes with 4 KiB blocks: (2^32 - 1) blocks. */
-export const EXT4_MAX_BYTES = 0xfffffffff000;
+/** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks = 16 TiB - 4 KiB (ext4_max_size()). */
+export const EXT4_MAX_BYTES = 0xffffffff000;
 /** MAX_LFS_FILESIZE (LLONG_MAX), the bound of file_mmap_ok() for regular files. */
 export const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 

@@ -13,7 +13,7 @@
 // no disk: reclaim swaps its pages out like anonymous memory.
 
 import { AddressSpace } from './address-space.js';
-import { EXT4_MAX_BYTES, PAGE_SIZE, PAGE_WORDS } from './constants.js';
+import { EXT4_MAX_BYTES, PAGE_SIZE } from './constants.js';
 import type { Frame, FrameAllocator } from './frames.js';
 import { swapIn } from './swap.js';
 import type { Vma } from './vma.js';
@@ -79,10 +79,29 @@ export class File {
     return this.disk.get(index)?.[word] ?? 0;
   }
 
-  /** pwrite of one 4-aligned word below EXT4_MAX_BYTES; extends the file. Needs one reserved frame. */
+  /**
+   * pwrite of one 4-aligned word below EXT4_MAX_BYTES; extends the file.
+   * Needs one reserved frame. A write past EOF zeroes only the gap between
+   * the old end and the written bytes (ext4 on Linux 6.18): bytes a shared
+   * mapping stored after them, in the page that held EOF, stay.
+   */
   writeWord(off: number, val: number): void {
-    if (off + 4 > this.size) this.setSize(off + 4);
+    if (off + 4 > this.size) {
+      if (off > this.size) this.zeroGap(this.size, off);
+      this.size = off + 4;
+    }
     this.page(Math.floor(off / PAGE_SIZE)).write((off % PAGE_SIZE) / 4, val);
+  }
+
+  /** Zero bytes [from, to) of the page holding `from` (cached and on disk). */
+  private zeroGap(from: number, to: number): void {
+    if (from % PAGE_SIZE === 0) return; // past EOF only the EOF page can hold bytes
+    const index = Math.floor(from / PAGE_SIZE);
+    const end = Math.min(to, (index + 1) * PAGE_SIZE) - index * PAGE_SIZE;
+    const cached = this.cached(index);
+    if (cached !== null && cached.data !== null) zeroBytes(cached.data, from % PAGE_SIZE, end);
+    const onDisk = this.disk.get(index);
+    if (onDisk !== undefined) zeroBytes(onDisk, from % PAGE_SIZE, end);
   }
 
   /** Reclaim: copy a dirty cache page to disk. */
@@ -94,8 +113,8 @@ export class File {
   }
 
   /**
-   * Change i_size. Growing zeroes the bytes past the old end in the old
-   * last page (ext4 zeroes the partial block on extension, so bytes a
+   * Change i_size (ftruncate). Growing zeroes the bytes past the old end in
+   * the old last page (ext4_setattr() zeroes the partial block, so bytes a
    * shared mapping stored past EOF do not reappear as file data); shrinking
    * zeroes the bytes past the new end in the new last page and drops the
    * pages wholly past it, cached and on disk. Callers must have unmapped
@@ -119,9 +138,9 @@ export class File {
     if (at % PAGE_SIZE === 0) return;
     const index = Math.floor(at / PAGE_SIZE);
     const cached = this.cached(index);
-    if (cached !== null && cached.data !== null) zeroFrom(cached.data, at % PAGE_SIZE);
+    if (cached !== null && cached.data !== null) zeroBytes(cached.data, at % PAGE_SIZE, PAGE_SIZE);
     const onDisk = this.disk.get(index);
-    if (onDisk !== undefined) zeroFrom(onDisk, at % PAGE_SIZE);
+    if (onDisk !== undefined) zeroBytes(onDisk, at % PAGE_SIZE, PAGE_SIZE);
   }
 
   /** Drop the whole page cache and swap (the last mapping of an shm object went away). */
@@ -130,15 +149,18 @@ export class File {
   }
 }
 
-/** Zero a page's bytes from byte offset `byte` to its end (little-endian words). */
-function zeroFrom(data: Uint32Array, byte: number): void {
-  let w = Math.floor(byte / 4);
-  const keep = byte % 4; // the low `keep` bytes of word w stay
-  if (keep !== 0) {
-    data[w] = (data[w]! & ((1 << (8 * keep)) - 1)) >>> 0;
-    w++;
-  }
-  data.fill(0, w, PAGE_WORDS);
+/** Zero bytes [from, to) of a page held as little-endian 32-bit words. */
+function zeroBytes(data: Uint32Array, from: number, to: number): void {
+  for (let b = from; b < to && b % 4 !== 0; b++) clearByte(data, b);
+  const wordsFrom = Math.ceil(from / 4);
+  const wordsTo = Math.floor(to / 4);
+  if (wordsTo > wordsFrom) data.fill(0, wordsFrom, wordsTo);
+  for (let b = Math.max(from, wordsTo * 4); b < to; b++) clearByte(data, b);
+}
+
+function clearByte(data: Uint32Array, b: number): void {
+  const w = b >> 2;
+  data[w] = (data[w]! & ~(0xff << (8 * (b & 3)))) >>> 0;
 }
 
 export { EXT4_MAX_BYTES };

@@ -2,8 +2,11 @@
 // mm/truncate.c, fs/ext4).
 //
 // Offsets and sizes are off_t: a value of 2^63 or more is negative to the
-// kernel and gives EINVAL. ext4 files end at s_maxbytes = (2^32-1) blocks:
-// a write at or past it, or a truncate beyond it, gives EFBIG.
+// kernel and gives EINVAL, and so does a 4-byte pread/pwrite that would end
+// past 2^63-1 (rw_verify_area(): pos + count < 0), before any other check.
+// ext4 files end at s_maxbytes = (2^32-1) blocks = 16 TiB - 4 KiB: a write
+// at or past it (generic_write_check_limits()), or a truncate beyond it
+// (inode_newsize_ok()), gives EFBIG.
 //
 // A shrinking ftruncate (truncate_pagecache) first unmaps every page
 // wholly past the new end from every mapping of the file — private
@@ -16,16 +19,18 @@ import type { File } from './file.js';
 import type { Kernel } from './kernel.js';
 
 const OFF_MAX = 1n << 63n;
+/** rw_verify_area(): the 4 bytes must end at or below LLONG_MAX. */
+const badPos = (off: bigint): boolean => off + 4n > OFF_MAX - 1n;
 
 export function sysPwrite(file: File, off: bigint, val: number): SysResult {
-  if (off >= OFF_MAX) return 'EINVAL';
+  if (badPos(off)) return 'EINVAL';
   if (off >= BigInt(EXT4_MAX_BYTES)) return 'EFBIG';
   file.writeWord(Number(off), val);
   return 'ok';
 }
 
 export function sysPread(file: File, off: bigint): number | 'EOF' | 'EINVAL' {
-  if (off >= OFF_MAX) return 'EINVAL';
+  if (badPos(off)) return 'EINVAL';
   if (off >= BigInt(file.size)) return 'EOF';
   const v = file.readWord(Number(off));
   return v === null ? 'EOF' : v;
