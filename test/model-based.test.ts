@@ -28,7 +28,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/mm/machine.js';
 import type { Command } from '../src/trace/ast.js';
-import { applicable, applyNames, BASE, commandArbitrary, emptyNames, type NameState } from './naive/gen.js';
+import {
+  applicable, applyNames, BASE, commandArbitrary, emptyNames, fileCommandArbitrary, filePreludeArbitrary,
+  MERGE_PRELUDE, mergeCommandArbitrary, type NameState,
+} from './naive/gen.js';
 import { isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linux.js';
 import { NaiveMachine } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
@@ -133,8 +136,12 @@ const preludeArb: fc.Arbitrary<Command[]> = fc.tuple(
   ...maps,
 ]);
 
-const commandsArb = fc.commands([commandArbitrary({ frames: true, odd: Number(process.env.VMTREE_ODD ?? 1) }).map((c) => new VmCommand(c))],
-  { maxCommands: 100, size: 'max' });
+/** Random command sequences: the general mix, merge-heavy, and dense around the end of files. */
+const PROFILES: { name: string; prelude: fc.Arbitrary<Command[]>; commands: fc.Arbitrary<Command>; share: number }[] = [
+  { name: 'general', prelude: preludeArb, commands: commandArbitrary({ frames: true, odd: Number(process.env.VMTREE_ODD ?? 1) }), share: 0.6 },
+  { name: 'merge-heavy', prelude: fc.constant([...MERGE_PRELUDE]), commands: mergeCommandArbitrary(), share: 0.2 },
+  { name: 'end-of-file', prelude: filePreludeArbitrary(true), commands: fileCommandArbitrary(true), share: 0.2 },
+];
 
 function setup(prelude: readonly Command[]): { model: Model; real: Real } {
   const model: Model = { naive: new NaiveMachine(), names: emptyNames(), log: [], naiveOut: [] };
@@ -209,22 +216,26 @@ function failingRegressions(): string[] {
 }
 
 describe('model-based: simulator vs naive model', () => {
-  it(`agrees on ${RUNS} random command sequences`, () => {
-    const prop = fc.property(preludeArb, commandsArb, (prelude, cmds) => {
-      stats.sequences++;
-      fc.modelRun(() => setup(prelude), cmds);
+  for (const profile of PROFILES) {
+    const runs = Math.max(1, Math.round(RUNS * profile.share));
+    it(`agrees on ${runs} random command sequences (${profile.name})`, () => {
+      const commandsArb = fc.commands([profile.commands.map((c) => new VmCommand(c))], { maxCommands: 100, size: 'max' });
+      const prop = fc.property(profile.prelude, commandsArb, (prelude, cmds) => {
+        stats.sequences++;
+        fc.modelRun(() => setup(prelude), cmds);
+      });
+      const out = fc.check(prop, { numRuns: runs, ...(SEED === undefined ? {} : { seed: SEED }) });
+      if (process.env.VMTREE_FC_STATS === '1') console.log(`model-based: ${JSON.stringify(stats)}`);
+      if (!out.failed) return;
+      const [prelude, cmds] = out.counterexample!;
+      const run = replay(prelude, cmds);
+      if (run === undefined) {
+        throw new Error(`fast-check failed but the replay agrees (seed ${out.seed}, path ${out.counterexamplePath}):\n${String(out.errorInstance)}`);
+      }
+      const saved = saveRegression(run.log, run.naiveOut, run.simOut);
+      throw new Error(`${describeRun(run.log, run.naiveOut, run.simOut)}--- seed ${out.seed}, path ${out.counterexamplePath}, ${out.numShrinks} shrinks\n--- saved: ${saved}\n`);
     });
-    const out = fc.check(prop, { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
-    if (process.env.VMTREE_FC_STATS === '1') console.log(`model-based: ${JSON.stringify(stats)}`);
-    if (!out.failed) return;
-    const [prelude, cmds] = out.counterexample!;
-    const run = replay(prelude, cmds);
-    if (run === undefined) {
-      throw new Error(`fast-check failed but the replay agrees (seed ${out.seed}, path ${out.counterexamplePath}):\n${String(out.errorInstance)}`);
-    }
-    const saved = saveRegression(run.log, run.naiveOut, run.simOut);
-    throw new Error(`${describeRun(run.log, run.naiveOut, run.simOut)}--- seed ${out.seed}, path ${out.counterexamplePath}, ${out.numShrinks} shrinks\n--- saved: ${saved}\n`);
-  });
+  }
 });
 
 const regressions = existsSync(REGRESSIONS)

@@ -12,7 +12,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeTraceArbitrary, traceArbitrary } from './naive/gen.js';
+import { fileTraceArbitrary, mergeTraceArbitrary, traceArbitrary } from './naive/gen.js';
 import { isRoot, runLinux, vmrunAvailable } from './naive/linux.js';
 import { NaiveMachine, runNaive } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, renumber } from './naive/trace-text.js';
@@ -784,6 +784,47 @@ fread h 0x1904
 37 0
 `,
   },
+  {
+    name: 'ftruncate to the same size zeroes the tail past EOF',
+    trace: `
+# ftruncate to the current size is not a no-op on ext4: ext4_setattr() calls
+# truncate_pagecache() and ext4_truncate() "even if i_size didn't change",
+# zeroing the tail of the page that holds EOF, where a shared mapping may
+# have written. A private copy of that page keeps its bytes. (Linux 6.18.44.)
+file f 0x600
+spawn a
+a mmap 0x100000000000 0x1000 rw shared f 0x0
+a mmap 0x100000010000 0x1000 rw private f 0x0
+a write 0x100000000a00 1
+a write 0x100000010a04 2
+a read 0x100000010a00
+ftruncate f 0x600
+a read 0x100000000a00
+a read 0x100000010a00
+a read 0x100000010a04
+ftruncate f 0x1000
+a write 0x100000000ffc 3
+ftruncate f 0x1000
+a read 0x100000000ffc
+`,
+    expected: `
+5 ok
+6 ok
+7 ok
+8 ok
+9 ok
+10 ok
+11 1
+12 ok
+13 0
+14 1
+15 2
+16 ok
+17 ok
+18 ok
+19 3
+`,
+  },
 ];
 
 function run(trace: string, name: string): string {
@@ -886,6 +927,10 @@ describe.runIf(haveLinux)('naive model against the kernel (build/vmrun)', () => 
   });
   it('agrees on random merge-heavy traces', () => {
     fc.assert(fc.property(mergeTraceArbitrary(), agree), { numRuns: linuxRuns });
+  });
+  it('agrees on random traces around the end of files', () => {
+    fc.assert(fc.property(fileTraceArbitrary(40, true), agree), { numRuns: linuxRuns });
+    fc.assert(fc.property(fileTraceArbitrary(40, false), agree), { numRuns: linuxRuns });
   });
   it('agrees on the hand-made traces', () => {
     for (const c of CASES) {

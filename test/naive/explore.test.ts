@@ -4,13 +4,13 @@
 import fc from 'fast-check';
 import { it } from 'vitest';
 import { Machine } from '../../src/mm/machine.js';
-import { traceArbitrary, mergeTraceArbitrary, validTrace } from './gen.js';
+import { fileTraceArbitrary, traceArbitrary, mergeTraceArbitrary, validTrace } from './gen.js';
 import { NaiveMachine } from './model.js';
 import { printVmtCommand, printVmt } from './trace-text.js';
 
 it.runIf(process.env.VMTREE_EXPLORE === '1')('explore', () => {
   const n = Number(process.env.VMTREE_EXPLORE_RUNS ?? 3000);
-  const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : traceArbitrary({ maxCommands: 60, odd: Number(process.env.VMTREE_ODD ?? 1) });
+  const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : process.env.VMTREE_GEN === 'eof' ? fileTraceArbitrary(40, true) : process.env.VMTREE_GEN === 'file' ? fileTraceArbitrary() : traceArbitrary({ maxCommands: 60, odd: Number(process.env.VMTREE_ODD ?? 1) });
   const seen = new Map<string, { count: number; trace: string; len: number; a: string; b: string }>();
   for (const t of fc.sample(arb, { numRuns: n, seed: Number(process.env.VMTREE_FC_SEED ?? 1) })) {
     const nm = new NaiveMachine();
@@ -48,7 +48,7 @@ it.runIf(process.env.VMTREE_TRACE !== undefined)('show', async () => {
 it.runIf(process.env.VMTREE_SHRINK === '1')('shrink', async () => {
   const { runLinux } = await import('./linux.js');
   const { formatResults, renumber } = await import('./trace-text.js');
-  const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : traceArbitrary({ maxCommands: 60, odd: Number(process.env.VMTREE_ODD ?? 1) });
+  const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : process.env.VMTREE_GEN === 'eof' ? fileTraceArbitrary(40, true) : process.env.VMTREE_GEN === 'file' ? fileTraceArbitrary() : traceArbitrary({ maxCommands: 60, odd: Number(process.env.VMTREE_ODD ?? 1) });
   const both = (t: readonly import('../../src/trace/ast.js').Command[]): [string[], string[]] => {
     const nm = new NaiveMachine();
     const sm = new Machine();

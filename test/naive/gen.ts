@@ -197,7 +197,7 @@ export function traceArbitrary(opts: GenOptions & { maxCommands?: number } = {})
  * mremap resizes, whose EFAULT shows whether neighbouring mappings share a
  * kernel vma.
  */
-export function mergeTraceArbitrary(maxCommands = 40): fc.Arbitrary<Command[]> {
+export function mergeCommandArbitrary(): fc.Arbitrary<Command> {
   const line = 0;
   const proc = fc.oneof({ weight: 4, arbitrary: fc.constant('a') }, { weight: 1, arbitrary: fc.constant('b') });
   const slot = fc.integer({ min: 0, max: 6 }).map((k) => BASE + BigInt(k) * PG);
@@ -222,9 +222,77 @@ export function mergeTraceArbitrary(maxCommands = 40): fc.Arbitrary<Command[]> {
       newAddr: slot }).map((r): Command => ({ line, kind: 'mremap', ...r, newLen: r.oldLen })) },
     { weight: 1, arbitrary: proc.map((p): Command => ({ line, kind: 'maps', proc: p })) },
   ];
-  return fc.array(fc.oneof(...arbs), { minLength: 5, maxLength: maxCommands, size: 'max' }).map((cmds) => validTrace([
+  return fc.oneof(...arbs);
+}
+
+export const MERGE_PRELUDE: readonly Command[] = [
+  { line: 0, kind: 'spawn', proc: 'a' },
+  { line: 0, kind: 'file', file: 'f', size: 0x4000n },
+];
+
+export function mergeTraceArbitrary(maxCommands = 40): fc.Arbitrary<Command[]> {
+  return fc.array(mergeCommandArbitrary(), { minLength: 5, maxLength: maxCommands, size: 'max' })
+    .map((cmds) => validTrace([...MERGE_PRELUDE, ...cmds]));
+}
+
+/**
+ * Traces aimed at files: small files with odd sizes, shared and private
+ * mappings of them, accesses near EOF, fwrite/fread/ftruncate around EOF,
+ * dontneed, forks.
+ */
+const FILE_MAP_ADDR = (k: number): bigint => BASE + BigInt(k) * 0x10000n;
+
+export function fileCommandArbitrary(dense = false): fc.Arbitrary<Command> {
+  const line = 0;
+  const proc = fc.oneof({ weight: 4, arbitrary: fc.constant('a') }, { weight: 1, arbitrary: fc.constant('b') });
+  const file = dense ? fc.constant('f') : fc.constantFrom('f', 'g');
+  // dense: a few offsets around the end of page 0, where EOF usually is.
+  const near = dense
+    ? fc.constantFrom(0x600n, 0x700n, 0x800n, 0x900n, 0xa00n, 0xffcn, 0x1000n)
+    : fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom(0, 0x7fc, 0x800, 0x900, 0xffc))
+      .map(([p, o]) => BigInt(p) * PG + BigInt(o));
+  const size = fileSizeArbitrary(dense);
+  const maddr = FILE_MAP_ADDR;
+  const arbs: fc.WeightedArbitrary<Command>[] = [
+    { weight: 1, arbitrary: fc.record({ proc, k: fc.integer({ min: 0, max: 3 }), shared: fc.boolean(), file, off: fc.constantFrom(0n, 0x1000n) })
+      .map(({ k, ...r }): Command => ({ line, kind: 'mmap', addr: maddr(k), len: 0x4000n, prot: 'rw', fixed: true, ...r })) },
+    { weight: 8, arbitrary: fc.record({ proc, k: fc.integer({ min: 0, max: 3 }), o: near, val: fc.integer({ min: 1, max: 99 }) })
+      .map(({ k, o, ...r }): Command => ({ line, kind: 'write', addr: maddr(k) + o, ...r })) },
+    { weight: 8, arbitrary: fc.record({ proc, k: fc.integer({ min: 0, max: 3 }), o: near })
+      .map(({ k, o, ...r }): Command => ({ line, kind: 'read', addr: maddr(k) + o, ...r })) },
+    { weight: 4, arbitrary: fc.record({ file, off: near, val: fc.integer({ min: 1, max: 99 }) }).map((r): Command => ({ line, kind: 'fwrite', ...r })) },
+    { weight: 4, arbitrary: fc.record({ file, off: near }).map((r): Command => ({ line, kind: 'fread', ...r })) },
+    { weight: 3, arbitrary: fc.record({ file, size }).map((r): Command => ({ line, kind: 'ftruncate', ...r })) },
+    { weight: 1, arbitrary: fc.record({ proc, k: fc.integer({ min: 0, max: 3 }), p: fc.integer({ min: 0, max: 3 }) })
+      .map(({ proc: p0, k, p }): Command => ({ line, kind: 'madvise', proc: p0, addr: maddr(k) + BigInt(p) * PG, len: PG, advice: 'dontneed' })) },
+    { weight: 1, arbitrary: fc.constant<Command>({ line, kind: 'fork', proc: 'a', child: 'b' }) },
+    { weight: 1, arbitrary: fc.constant<Command>({ line, kind: 'frames' }) },
+  ];
+  return fc.oneof(...arbs);
+}
+
+function fileSizeArbitrary(dense: boolean): fc.Arbitrary<bigint> {
+  const near = dense
+    ? fc.constantFrom(0x600n, 0x700n, 0x800n, 0x900n, 0xa00n, 0xffcn, 0x1000n)
+    : fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom(0, 0x7fc, 0x800, 0x900, 0xffc))
+      .map(([p, o]) => BigInt(p) * PG + BigInt(o));
+  return fc.oneof({ weight: 4, arbitrary: near }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0x3000 }).map(BigInt) });
+}
+
+/** spawn a, files f and g, each mapped shared and private by a. */
+export function filePreludeArbitrary(dense = false): fc.Arbitrary<Command[]> {
+  const size = fileSizeArbitrary(dense);
+  const map = (k: number, shared: boolean, file: string): Command =>
+    ({ line: 0, kind: 'mmap', proc: 'a', addr: FILE_MAP_ADDR(k), len: 0x4000n, prot: 'rw', shared, fixed: false, file, off: 0n });
+  return fc.tuple(size, size).map(([s1, s2]) => [
     { line: 0, kind: 'spawn', proc: 'a' },
-    { line: 0, kind: 'file', file: 'f', size: 0x4000n },
-    ...cmds,
-  ]));
+    { line: 0, kind: 'file', file: 'f', size: s1 },
+    { line: 0, kind: 'file', file: 'g', size: s2 },
+    map(0, true, 'f'), map(1, false, 'f'), map(2, true, 'g'), map(3, false, 'g'),
+  ]);
+}
+
+export function fileTraceArbitrary(maxCommands = 40, dense = false): fc.Arbitrary<Command[]> {
+  return fc.tuple(filePreludeArbitrary(dense), fc.array(fileCommandArbitrary(dense), { minLength: 5, maxLength: maxCommands, size: 'max' }))
+    .map(([prelude, cmds]) => validTrace([...prelude, ...cmds]));
 }

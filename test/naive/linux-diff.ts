@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { runNaive } from './model.js';
-import { mergeTraceArbitrary, traceArbitrary } from './gen.js';
+import { fileTraceArbitrary, mergeTraceArbitrary, traceArbitrary } from './gen.js';
 import { isRoot, runLinux } from './linux.js';
 import { formatResults, printVmt, renumber } from './trace-text.js';
 
@@ -13,7 +13,7 @@ const runs = Number(process.argv[2] ?? 200);
 const seed = process.argv[3] === undefined ? Date.now() % 0x7fffffff : Number(process.argv[3]);
 const frames = isRoot();
 
-const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : traceArbitrary({ frames, maxCommands: 60 });
+const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : process.env.VMTREE_GEN === 'file' ? fileTraceArbitrary() : process.env.VMTREE_GEN === 'eof' ? fileTraceArbitrary(40, true) : traceArbitrary({ frames, maxCommands: 60 });
 const prop = fc.property(arb, (trace) => {
   const cmds = renumber(trace);
   const naive = runNaive(cmds);

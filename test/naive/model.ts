@@ -193,7 +193,10 @@ export class NaiveMachine {
     if (size > LLONG_MAX) return 'EINVAL';
     if (size > EXT4_MAX_BYTES) return 'EFBIG';
     const old = f.size;
-    if (size < old) {
+    if (size <= old) {
+      // Also for the same size: ext4_setattr() calls truncate_pagecache()
+      // and ext4_truncate() "even if i_size didn't change", which zeroes the
+      // tail of the partial page (confirmed on Linux 6.18.44).
       // truncate_setsize() -> truncate_pagecache(): unmap_mapping_range(...,
       // even_cows=1) drops every page wholly past the new end from every
       // mapping, private copies included; truncate_inode_pages() drops them
