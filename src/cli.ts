@@ -15,7 +15,9 @@ import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { DEFAULT_DESIGN, DESIGNS } from './anon/index.js';
-import { runTrace } from './mm/machine.js';
+import { MORE_SUBCOMMANDS } from './commands.js';
+import { OutOfMemoryError } from './mm/frames.js';
+import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
 import { PROFILES, streamTrace, type Profile } from './trace/gen.js';
 import { parseTrace } from './trace/parse.js';
@@ -171,6 +173,15 @@ function parseUnsigned(what: string, max: bigint): (value: string) => bigint {
   };
 }
 
+/** A non-negative integer option of at least `min`. */
+function parseCount(what: string, min: number): (value: string) => number {
+  return (value) => {
+    const n = /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer of at least ${min}.`);
+    return n;
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Subcommands
 
@@ -190,11 +201,33 @@ const addRun: Subcommand = (program, ctx) => {
         .choices(Object.keys(DESIGNS))
         .default(DEFAULT_DESIGN),
     )
+    .option('--frames <n>', `physical memory in page frames (at least ${MIN_FRAMES}; default unbounded): reclaim and swap run when it is full`, parseCount('--frames', MIN_FRAMES))
+    .option('--swap <n>', 'swap device size in pages (default: as large as needed)', parseCount('--swap', 0))
+    .option('--no-cut', "switch off the tree design's cut optimisation (same output, other costs)")
+    .option('--no-merge', "switch off the tree design's merge optimisation (same output, other costs)")
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
-    .action(async (trace: string, opts: { design: string; stats?: boolean; statsJson?: string }) => {
+    .addHelpText('after', '\nExit status 3: out of memory — every frame is in use and nothing can be freed ' +
+      '(--frames too small for one operation, or --swap full); the message names the trace line.')
+    .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; stats?: boolean; statsJson?: string }) => {
       const cmds = await ctx.loadTrace(trace);
-      const machine = runTrace(cmds, (text) => ctx.out.write(text), { design: opts.design });
+      const mo: MachineOptions = { design: opts.design, cut: opts.cut, merge: opts.merge };
+      if (opts.frames !== undefined) mo.frames = opts.frames;
+      if (opts.swap !== undefined) mo.swap = opts.swap;
+      const machine = new Machine(mo);
+      for (const c of cmds) {
+        let r: string;
+        try {
+          r = machine.exec(c);
+        } catch (e) {
+          if (e instanceof OutOfMemoryError) {
+            ctx.out.flush();
+            throw new CliError(`${ctx.inputName(trace)}:${c.line}: ${e.message}`, 3);
+          }
+          throw e;
+        }
+        ctx.out.write(`${c.line} ${r}\n`);
+      }
       ctx.out.flush();
       if (opts.stats === true || opts.statsJson !== undefined) {
         const stats = machine.stats();
@@ -253,7 +286,7 @@ const addGen: Subcommand = (program, ctx) => {
  * The subcommands, in the order `vmtree --help` lists them. Add new ones
  * (verify, workload, compare, ...) here.
  */
-export const SUBCOMMANDS: Subcommand[] = [addRun, addGen];
+export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS];
 
 function readVersion(): string {
   try {
@@ -288,6 +321,8 @@ export function buildProgram(ctx: CliContext): Command {
         '  0   success\n' +
         '  1   bad usage, or a file that cannot be read or written\n' +
         '  2   the trace breaks a rule of the trace language (nothing ran)\n' +
+        '  3   out of memory (run, compare: --frames/--swap too small)\n' +
+        '  4   outputs differ (verify: simulator vs Linux; compare: between designs)\n' +
         '  70  internal error\n',
     );
   for (const add of SUBCOMMANDS) add(program, ctx);

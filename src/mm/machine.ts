@@ -251,6 +251,7 @@ export class Machine implements Kernel {
       rmapPtesFound: this.reclaimer.ptesUnmapped,
       unreachablePages: unreachable,
       unreachablePagesPeak: this.unreachablePeak,
+      designStructures: this.design.structures(),
       ...d,
       metadataBytes,
     };
