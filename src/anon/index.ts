@@ -2,10 +2,12 @@
 // module implementing AnonDesign, registered here.
 
 import type { AnonDesignFactory } from './design.js';
+import { ScanDesign } from './scan.js';
 import { TreeDesign } from './tree.js';
 
 export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   tree: (frames, opts) => new TreeDesign(frames, opts),
+  scan: (frames, _opts, ctx) => new ScanDesign(frames, ctx),
 };
 
 export const DEFAULT_DESIGN = 'tree';
