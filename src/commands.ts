@@ -179,9 +179,9 @@ const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
   ['objs/walk', (s) => ratio(s.rmapSpacesVisited, s.rmapWalks)],
   ['ptes scanned', (s) => fmt(s.ptesScanned ?? 0)],
   ['lookup steps', (s) => ratio(s.lookupStepsMean, 1)],
-  ['structures', (s) => `${fmt(s.designStructures)} (peak ${fmt(s.designStructuresPeak ?? s.spacesPeak ?? s.designStructures)})`],
-  ['depth max', (s) => fmt(s.depthPeak ?? 0)],
-  ['metadata', (s) => bytes(s.metadataBytes)],
+  ['structures peak', (s) => fmt(s.designStructuresPeak)],
+  ['depth peak', (s) => (s.depthPeak === undefined ? '-' : fmt(s.depthPeak))],
+  ['metadata peak', (s) => bytes(s.metadataBytesPeak)],
   ['frames peak', (s) => fmt(s.framesPeak)],
   ['ms', (_s, ms) => fmt(Math.round(ms))],
 ];

@@ -6,9 +6,10 @@
 //   VMTREE_FC_SEED=S          replay a seed
 //   VMTREE_SKIP_FRAME_GROUPS=1  compare only the `frames` header line
 //   VMTREE_ODD=N              weight of odd arguments (default 1; 0: none)
-//   VMTREE_MERGE=0            tolerate mremap results that hinge on vma merging
-//                             (the spec's stretch goal): a resizing mremap whose
-//                             ok/EFAULT/ENOMEM differs ends the sequence there
+//   VMTREE_MERGE=1            also require mremap results that hinge on vma
+//                             merging to agree (the spec's stretch goal; the
+//                             default tolerates them: a resizing mremap whose
+//                             ok/EFAULT/ENOMEM differs ends the sequence there)
 //   VMTREE_SAVE_REGRESSIONS=0|1  never / always save a counterexample (below)
 //
 // On a disagreement the shrunk sequence is printed as a vmtrace with both
@@ -20,6 +21,10 @@
 // VMTREE_SAVE_REGRESSIONS=1).
 //
 // Every test/regressions/*.vmt is also run on both models against its .out.
+// A regression whose first line starts `# quirk: vma merging` is a known gap
+// of the simulator (merge-dependent mremap results): the simulator must match
+// Linux up to the first merge-dependent mremap that differs — and must differ
+// there, so that the day it matches the tag is removed.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -40,7 +45,7 @@ const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 5000);
 const SEED = process.env.VMTREE_FC_SEED === undefined ? undefined : Number(process.env.VMTREE_FC_SEED);
 const SKIP_FRAME_GROUPS = process.env.VMTREE_SKIP_FRAME_GROUPS === '1';
 const SAVE_ENV = process.env.VMTREE_SAVE_REGRESSIONS;
-const STRICT_MERGE = process.env.VMTREE_MERGE !== '0';
+const STRICT_MERGE = process.env.VMTREE_MERGE === '1';
 
 /** A disagreement that may come from which neighbouring mappings Linux merged. */
 function mergeDependent(c: Command, a: string, b: string): boolean {
@@ -255,10 +260,20 @@ describe('regressions (test/regressions/*.vmt)', () => {
       const m = new NaiveMachine({ frameGroups: !SKIP_FRAME_GROUPS });
       expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
     });
-    it(`${name}: simulator`, () => {
+    const quirk = readFileSync(path, 'utf8').startsWith('# quirk: vma merging');
+    it(`${name}: simulator${quirk ? ' (known gap: vma merging)' : ''}`, () => {
       const { cmds, expected } = load();
       const m = new Machine();
-      expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
+      const got = compareOut(cmds, cmds.map((c) => m.exec(c)), expected);
+      if (!quirk) {
+        expect(got).toBe(expected);
+        return;
+      }
+      const a = splitResults(got);
+      const b = splitResults(expected);
+      const at = a.findIndex((x, i) => x !== b[i]);
+      expect(at, 'the simulator now matches Linux here: remove the quirk tag').toBeGreaterThanOrEqual(0);
+      expect(mergeDependent(cmds[at]!, a[at]!, b[at]!), `result ${at + 1} differs, and not as a merge-dependent mremap: ${a[at]} vs ${b[at]}`).toBe(true);
     });
   }
 });

@@ -599,6 +599,11 @@ export class TreeDesign implements AnonDesign {
     return this.live.size;
   }
 
+  /** struct address_space is 192 bytes on Linux 6.18 x86-64. */
+  bytes(): number {
+    return this.live.size * 192;
+  }
+
   heldSwapSlots(): number {
     let n = 0;
     for (const s of this.live) n += s.swapped?.size ?? 0;

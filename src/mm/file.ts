@@ -124,7 +124,9 @@ export class File {
     const old = this.size;
     if (size > old) {
       this.zeroTail(old);
-    } else if (size < old) {
+    } else {
+      // Also when the size does not change: ext4_setattr() truncates the
+      // page cache "even if i_size didn't change", zeroing the EOF page's tail.
       this.zeroTail(size);
       const first = Math.ceil(size / PAGE_SIZE);
       this.mapping.dropRange(first, Number.MAX_SAFE_INTEGER, this.frames);

@@ -52,6 +52,8 @@ export class Machine implements Kernel {
   readonly reclaimer = new Reclaimer(this);
   private commands = 0;
   private vmasPeak = 0;
+  private structuresPeak = 0;
+  private metadataPeak = 0;
   private unreachablePeak = 0;
 
   constructor(opts: MachineOptions = {}) {
@@ -117,9 +119,10 @@ export class Machine implements Kernel {
         return 'ok';
       case 'fork':
         this.procs.set(c.child, dupMmap(this, this.proc(c.proc), c.child));
-        this.noteVmas();
+        this.sample();
         return 'ok';
       case 'exit':
+        this.sample();
         exitMmap(this, this.proc(c.proc));
         this.procs.delete(c.proc);
         if (this.design.structures() <= 256) this.noteUnreachable();
@@ -132,24 +135,24 @@ export class Machine implements Kernel {
         return 'ok';
       case 'mmap': {
         const r = sysMmap(this, this.proc(c.proc), c, c.file === undefined ? null : this.file(c.file));
-        this.noteVmas();
+        this.sample();
         return r;
       }
       case 'munmap':
         return sysMunmap(this, this.proc(c.proc), c.addr, c.len);
       case 'mprotect': {
         const r = sysMprotect(this, this.proc(c.proc), c.addr, c.len, c.prot);
-        this.noteVmas();
+        this.sample();
         return r;
       }
       case 'mremap': {
         const r = sysMremap(this, this.proc(c.proc), c.addr, c.oldLen, c.newLen, c.newAddr);
-        this.noteVmas();
+        this.sample();
         return r;
       }
       case 'madvise': {
         const r = sysMadvise(this, this.proc(c.proc), c.addr, c.len, c.advice);
-        this.noteVmas();
+        this.sample();
         return r;
       }
       case 'read':
@@ -178,10 +181,31 @@ export class Machine implements Kernel {
     return f;
   }
 
-  private noteVmas(): void {
-    let n = 0;
-    for (const p of this.procs.values()) n += p.vmas.size;
-    if (n > this.vmasPeak) this.vmasPeak = n;
+  /**
+   * Peaks of what a fork, an exit or a mapping change can move: vmas, the
+   * design's structures, and estimated kernel metadata. O(processes).
+   */
+  private sample(): void {
+    let vmas = 0;
+    let ptes = 0;
+    for (const p of this.procs.values()) {
+      vmas += p.vmas.size;
+      ptes += p.pt.present;
+    }
+    if (vmas > this.vmasPeak) this.vmasPeak = vmas;
+    const structures = this.design.structures();
+    if (structures > this.structuresPeak) this.structuresPeak = structures;
+    const bytes = this.metadataBytes(vmas, ptes);
+    if (bytes > this.metadataPeak) this.metadataPeak = bytes;
+  }
+
+  /**
+   * Kernel metadata at Linux 6.18 x86-64 sizes: struct page 64 B per frame
+   * in use, vm_area_struct 192 B, a pte 8 B, plus the design's own
+   * structures (address_space 192 B; anon_vma 96 B; anon_vma_chain 64 B).
+   */
+  private metadataBytes(vmas: number, ptes: number): number {
+    return this.frames.inUse * 64 + vmas * 192 + ptes * 8 + (this.design.bytes?.() ?? 0);
   }
 
   /**
@@ -221,10 +245,8 @@ export class Machine implements Kernel {
     const d = this.design.stats();
     const unreachable = this.noteUnreachable();
     const swap = this.frames.swap;
-    // Kernel metadata at Linux 6.18 x86-64 sizes: struct page 64 B per
-    // frame in use, vm_area_struct 192 B, a pte 8 B; the design adds its
-    // own structures (address_space 192 B, anon_vma 96 B, anon_vma_chain 64 B).
-    const metadataBytes = this.frames.inUse * 64 + vmas * 192 + ptes * 8 + (d.designBytes ?? 0);
+    this.sample();
+    const metadataBytes = this.metadataBytes(vmas, ptes);
     return {
       commands: this.commands,
       processes: this.procs.size,
@@ -252,8 +274,10 @@ export class Machine implements Kernel {
       unreachablePages: unreachable,
       unreachablePagesPeak: this.unreachablePeak,
       designStructures: this.design.structures(),
+      designStructuresPeak: this.structuresPeak,
       ...d,
       metadataBytes,
+      metadataBytesPeak: this.metadataPeak,
     };
   }
 }
