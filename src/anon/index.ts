@@ -1,6 +1,7 @@
 // The anonymous-memory designs a machine can run. A new design is a new
 // module implementing AnonDesign, registered here.
 
+import { AnonVmaDesign } from './anon-vma.js';
 import type { AnonDesignFactory } from './design.js';
 import { ScanDesign } from './scan.js';
 import { TreeDesign } from './tree.js';
@@ -8,6 +9,7 @@ import { TreeDesign } from './tree.js';
 export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   tree: (frames, opts) => new TreeDesign(frames, opts),
   scan: (frames, _opts, ctx) => new ScanDesign(frames, ctx),
+  'anon-layer': (frames, opts) => new AnonVmaDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';

@@ -1,0 +1,348 @@
+// The "ptes" of anonymous pages, for the designs in which page tables, not
+// address_spaces, hold anonymous memory: Linux's anon_vma designs (David
+// Miller's anon layer as 2.6.7 shipped it, src/anon/anon-vma.ts, and
+// today's anon_vma_chain, src/anon/anon-vma-chain.ts).
+//
+// In those designs what a private vma sees at index i is what its own pte
+// there holds: an anonymous page, a swap entry, or nothing (the base page:
+// the file's page, or the zero page). The machine's page table is a cache
+// the machine may zap at will (MADV_DONTNEED aside, a zap does not lose an
+// anonymous page), so the designs keep their own: one sparse array per
+// private vma, keyed by page index (vm_pgoff-relative, so mremap moves
+// nothing), each entry holding one reference — on a frame
+// (FrameAllocator.get/put) or on a swap slot (SwapDevice.dup/free).
+// fork copies the parent's array with a reference more on everything
+// (dup_mmap copying ptes); split and merge move entries between arrays.
+//
+// The swap cache: a page swapped out of several ptes leaves one slot,
+// referenced by each of them. The first of them to fault it back in gets a
+// new frame; while other entries still reference the slot, the frame stays
+// in the swap cache (holding a reference of its own) so that they fault in
+// the same frame, and the page stays shared. The cache entry goes with the
+// slot's last reference.
+//
+// Invariants (checked by check()):
+//   (E) every entry of a vma's array lies in the vma's range [pgoff,
+//       endIndex); an entry that is a frame names its index (frame.index)
+//       and has an owner (the anon_vma); a frame entry is never the zero
+//       page.
+//   (S) the design's count of references to each swap slot equals the
+//       slot entries naming it; a slot in the swap cache has references
+//       left, and its frame holds the slot's page.
+//   (W) a writable pte of a private vma maps the vma's own entry at that
+//       index, and that frame is exclusive: no other entry holds it and it
+//       is not in the swap cache. That is what makes writing through it
+//       invisible to every other vma.
+
+import type { PageOwner } from '../mm/address-space.js';
+import type { Frame, FrameAllocator } from '../mm/frames.js';
+import { PAGE_SIZE } from '../mm/constants.js';
+import { PTE_WRITE } from '../mm/pagetable.js';
+import type { Vma } from '../mm/vma.js';
+import { XArray } from '../mm/xarray.js';
+import type { Peek } from './design.js';
+
+/** What an anonymous pte holds: the page's frame, or the swap slot the page is in. */
+export type AnonPte = Frame | number;
+
+export class AnonPtes {
+  /** Every private vma's array. */
+  private readonly arrays = new Map<Vma, XArray<AnonPte>>();
+  /** References the arrays hold on each swap slot (the design's part of swap_map). */
+  private readonly slotRefs = new Map<number, number>();
+  /** The swap cache: slot -> the frame its page was read into, while other entries still name the slot. */
+  private readonly cache = new Map<number, Frame>();
+  private readonly cachedSlot = new Map<Frame, number>();
+
+  swapCacheHits = 0;
+
+  constructor(private readonly frames: FrameAllocator) {}
+
+  // ------------------------------------------------------------ arrays
+
+  /** A new private vma: no anonymous ptes yet. */
+  add(vma: Vma): void {
+    this.arrays.set(vma, new XArray<AnonPte>());
+  }
+
+  private of(vma: Vma): XArray<AnonPte> {
+    const a = this.arrays.get(vma);
+    if (a === undefined) throw new Error(`no anonymous ptes for vma 0x${vma.start.toString(16)}`);
+    return a;
+  }
+
+  /** Whether the vma holds any anonymous page (in memory or swap). */
+  holdsAny(vma: Vma): boolean {
+    return this.of(vma).size > 0;
+  }
+
+  /** The entry at index (a frame, a swap slot) or undefined. */
+  entry(vma: Vma, index: number): AnonPte | undefined {
+    return this.of(vma).get(index);
+  }
+
+  peek(vma: Vma, index: number): Peek {
+    const e = this.of(vma).get(index);
+    if (e === undefined) return null;
+    return typeof e === 'number' ? 'swapped' : e;
+  }
+
+  /**
+   * The frame at index, swapping it in if the entry is a swap slot (the
+   * caller has reserved a frame); null if the vma holds nothing there.
+   * `owner(exclusive)` names the anon_vma of a page read in fresh from swap:
+   * `exclusive` when no other entry names the slot.
+   */
+  resident(vma: Vma, index: number, owner: (exclusive: boolean) => PageOwner): Frame | null {
+    const a = this.of(vma);
+    const e = a.get(index);
+    if (e === undefined) return null;
+    if (typeof e !== 'number') return e;
+    const slot = e;
+    let f = this.cache.get(slot);
+    if (f !== undefined) {
+      this.swapCacheHits++;
+    } else {
+      f = this.frames.alloc();
+      this.frames.swap.load(slot, f);
+      const exclusive = this.slotRefs.get(slot) === 1;
+      f.owner = owner(exclusive);
+      f.index = index;
+      if (!exclusive) {
+        // Others still name the slot: they must find this frame (do_swap_page
+        // leaves the page in the swap cache while the swap count is up).
+        this.cache.set(slot, f);
+        this.cachedSlot.set(f, slot);
+        this.frames.get(f);
+      }
+    }
+    this.frames.get(f);
+    a.set(index, f);
+    this.unrefSlot(slot);
+    return f;
+  }
+
+  /**
+   * Put the new page `f` (just allocated, or reused) at index, owned by
+   * `owner`, releasing what the entry held before.
+   */
+  install(vma: Vma, index: number, f: Frame, owner: PageOwner): void {
+    const a = this.of(vma);
+    const old = a.get(index);
+    this.frames.get(f);
+    f.owner = owner;
+    f.index = index;
+    a.set(index, f);
+    if (old !== undefined) this.release(old);
+  }
+
+  /**
+   * Whether the page `f`, which `vma` holds, may be written in place: no
+   * other entry holds it (every reference but the ptes' is an entry's, or
+   * the swap cache's) and no swap entry may bring it back into another
+   * vma (it is not in the swap cache). do_wp_page's reuse test.
+   */
+  exclusive(f: Frame): boolean {
+    return f.refs - f.mapcount === 1 && !this.cachedSlot.has(f);
+  }
+
+  /** fork (dup_mmap copying ptes): `child`'s array is `parent`'s, with a reference more on each entry. */
+  copy(parent: Vma, child: Vma): void {
+    const to = new XArray<AnonPte>();
+    this.of(parent).forEach((i, e) => {
+      if (typeof e === 'number') this.refSlot(e);
+      else this.frames.get(e);
+      to.set(i, e);
+    });
+    this.arrays.set(child, to);
+  }
+
+  /** Move `from`'s entries at index >= lo into `to` (split: lo = tail.pgoff; merge: lo = 0). */
+  move(from: Vma, to: Vma, lo: number): void {
+    const src = this.of(from);
+    const dst = this.of(to);
+    src.forRange(lo, Number.MAX_SAFE_INTEGER, (i, e) => {
+      src.delete(i);
+      dst.set(i, e);
+    });
+  }
+
+  /** Release every entry at lo <= index < hi (zap_pte_range). */
+  dropRange(vma: Vma, lo: number, hi: number): void {
+    const a = this.of(vma);
+    a.forRange(lo, hi, (i, e) => {
+      a.delete(i);
+      this.release(e);
+    });
+  }
+
+  /** The vma is gone: release everything it held. */
+  remove(vma: Vma): void {
+    this.dropRange(vma, 0, Number.MAX_SAFE_INTEGER);
+    this.arrays.delete(vma);
+  }
+
+  private release(e: AnonPte): void {
+    if (typeof e === 'number') this.unrefSlot(e);
+    else this.frames.put(e);
+  }
+
+  private refSlot(slot: number): void {
+    this.frames.swap.dup(slot);
+    this.slotRefs.set(slot, this.slotRefs.get(slot)! + 1);
+  }
+
+  /** Drop one reference to a slot; with the last one the swap cache lets go of the page. */
+  private unrefSlot(slot: number): void {
+    this.frames.swap.free(slot);
+    const n = this.slotRefs.get(slot)! - 1;
+    if (n > 0) {
+      this.slotRefs.set(slot, n);
+      return;
+    }
+    this.slotRefs.delete(slot);
+    const f = this.cache.get(slot);
+    if (f !== undefined) {
+      this.cache.delete(slot);
+      this.cachedSlot.delete(f);
+      this.frames.put(f);
+    }
+  }
+
+  // ------------------------------------------------------------ reclaim
+
+  /**
+   * try_to_unmap for an anonymous page whose ptes the caller has cleared:
+   * every entry of `candidates` (the vmas the page's anon_vma lists) that
+   * holds `f` takes a reference on one swap slot instead — the slot the
+   * page already has if it is in the swap cache, else a new one. Returns
+   * how many entries held it.
+   */
+  swapOut(f: Frame, candidates: Iterable<Vma>): number {
+    let slot = this.cachedSlot.get(f);
+    const i = f.index;
+    let n = 0;
+    for (const v of candidates) {
+      const a = this.arrays.get(v);
+      if (a === undefined || a.get(i) !== f) continue;
+      if (slot === undefined) {
+        slot = this.frames.swap.write(f);
+        this.slotRefs.set(slot, 1);
+      } else {
+        this.refSlot(slot);
+      }
+      a.set(i, slot);
+      n++;
+    }
+    if (this.cachedSlot.has(f)) {
+      // The cached copy goes; the slot, still named by entries, keeps the page.
+      this.cache.delete(this.cachedSlot.get(f)!);
+      this.cachedSlot.delete(f);
+      n++;
+    }
+    if (n === 0) throw new Error(`swap-out of frame ${f.pfn}: no pte of its anon_vma holds it`);
+    f.owner = null;
+    for (let k = 0; k < n; k++) this.frames.put(f);
+    return n;
+  }
+
+  // ------------------------------------------------------------ accounting
+
+  heldFrames(): Map<Frame, number> {
+    const out = new Map<Frame, number>();
+    for (const a of this.arrays.values()) {
+      a.forEach((_, e) => {
+        if (typeof e !== 'number') out.set(e, (out.get(e) ?? 0) + 1);
+      });
+    }
+    for (const f of this.cache.values()) out.set(f, (out.get(f) ?? 0) + 1);
+    return out;
+  }
+
+  heldSwapSlots(): number {
+    return this.slotRefs.size;
+  }
+
+  /** Entries (in memory and in swap) of every array. */
+  entries(): number {
+    let n = 0;
+    for (const a of this.arrays.values()) n += a.size;
+    return n;
+  }
+
+  /** Frames in the swap cache. */
+  cached(): number {
+    return this.cache.size;
+  }
+
+  /** Every vma with an array. */
+  vmas(): IterableIterator<Vma> {
+    return this.arrays.keys();
+  }
+
+  /** The frames in the swap cache. */
+  cachedFrames(): IterableIterator<Frame> {
+    return this.cache.values();
+  }
+
+  /** Call fn for every frame entry of the vma. */
+  forEachFrame(vma: Vma, fn: (index: number, f: Frame) => void): void {
+    this.of(vma).forEach((i, e) => {
+      if (typeof e !== 'number') fn(i, e);
+    });
+  }
+
+  /** (E), (S), (W); `fail` throws. */
+  check(vmas: readonly Vma[], fail: (msg: string) => never): void {
+    const priv = vmas.filter((v) => !v.shared);
+    if (priv.length !== this.arrays.size) fail(`${this.arrays.size} pte arrays for ${priv.length} private vmas`);
+    const refs = new Map<number, number>();
+    for (const v of priv) {
+      const a = this.arrays.get(v);
+      if (a === undefined) fail(`private vma 0x${v.start.toString(16)} has no pte array`);
+      a!.forEach((i, e) => {
+        const where = `vma 0x${v.start.toString(16)} index ${i}`;
+        if (i < v.pgoff || i >= v.endIndex) fail(`${where}: entry outside the vma`);
+        if (typeof e === 'number') {
+          refs.set(e, (refs.get(e) ?? 0) + 1);
+          return;
+        }
+        if (e === this.frames.zero) fail(`${where}: the zero page as an anonymous page`);
+        if (e.owner === null || e.owner.file !== null) fail(`${where}: frame ${e.pfn} has no anon_vma`);
+        if (e.index !== i) fail(`${where}: frame ${e.pfn} says index ${e.index}`);
+      });
+      // (W)
+      v.mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (vpn, f, flags) => {
+        if ((flags & PTE_WRITE) === 0) return;
+        const i = v.index(vpn * PAGE_SIZE);
+        if (a!.get(i) !== f) fail(`writable pte at 0x${(vpn * PAGE_SIZE).toString(16)} maps a page its vma does not hold`);
+        if (!this.exclusive(f)) fail(`writable pte at 0x${(vpn * PAGE_SIZE).toString(16)} maps a shared page`);
+      });
+    }
+    // (S)
+    if (refs.size !== this.slotRefs.size) fail(`${this.slotRefs.size} slots counted, ${refs.size} named`);
+    for (const [slot, n] of refs) {
+      if (this.slotRefs.get(slot) !== n) fail(`slot ${slot}: ${this.slotRefs.get(slot)} references counted, ${n} entries`);
+    }
+    for (const [slot, f] of this.cache) {
+      if (!this.slotRefs.has(slot)) fail(`swap cache keeps slot ${slot} that nothing names`);
+      if (this.cachedSlot.get(f) !== slot) fail(`swap cache maps disagree at slot ${slot}`);
+      if (f.owner === null || f.refs < 1) fail(`swap cache frame ${f.pfn} is not a live anonymous page`);
+    }
+    if (this.cachedSlot.size !== this.cache.size) fail('swap cache maps disagree in size');
+  }
+}
+
+/**
+ * anon_vma_compatible() (find_mergeable_anon_vma's test): `a` directly
+ * followed by `b` could one day be one vma — adjacent, the same file at
+ * contiguous offsets, flags equal but for the access bits (which mprotect
+ * may yet make equal). Linux also compares VM_ACCOUNT, which the machine
+ * does not keep.
+ */
+export function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  return (
+    a.end === b.start && a.file === b.file && a.shared === b.shared &&
+    a.dontfork === b.dontfork && a.wipeonfork === b.wipeonfork && b.pgoff === a.endIndex
+  );
+}
