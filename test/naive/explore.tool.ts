@@ -1,4 +1,4 @@
-// Exploration helper (not part of the suite unless VMTREE_EXPLORE=1): run many
+// Exploration helper, not part of the suite: VMTREE_EXPLORE=1 npx vitest run explore: run many
 // random traces on the simulator and the naive model and list the distinct
 // kinds of first disagreement, each with its shortest trace found.
 import fc from 'fast-check';
@@ -8,7 +8,7 @@ import { fileTraceArbitrary, traceArbitrary, mergeTraceArbitrary, validTrace } f
 import { NaiveMachine } from './model.js';
 import { printVmtCommand, printVmt } from './trace-text.js';
 
-it.runIf(process.env.VMTREE_EXPLORE === '1')('explore', () => {
+it('explore', () => {
   const n = Number(process.env.VMTREE_EXPLORE_RUNS ?? 3000);
   const arb = process.env.VMTREE_GEN === 'merge' ? mergeTraceArbitrary() : process.env.VMTREE_GEN === 'eof' ? fileTraceArbitrary(40, true) : process.env.VMTREE_GEN === 'file' ? fileTraceArbitrary() : traceArbitrary({ maxCommands: 60, odd: Number(process.env.VMTREE_ODD ?? 1) });
   const seen = new Map<string, { count: number; trace: string; len: number; a: string; b: string }>();
