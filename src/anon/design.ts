@@ -65,6 +65,9 @@ export interface AnonDesign {
   /** How many of its own structures (spaces, anon_vmas...) are alive. */
   structures(): number;
 
+  /** Free the pages the design holds that no vma can see any more; returns how many. */
+  collectGarbage?(): number;
+
   /** Pages the design holds that no vma can see any more. */
   unreachablePages(): number;
 

@@ -40,9 +40,12 @@
 //     index of that vma, leaves its parent. Trees of private file mappings
 //     are never cut: truncate must still find every private copy under the
 //     file's space.
-// Garbage: a page no vma can see any more is freed where that is cheap to
-// know (a vma leaving a space with no children drops the pages no other
-// vma there covers); `unreachablePages()` counts the rest.
+// Garbage: a page no vma can see any more is freed at once where that is
+// cheap to know (a vma leaving a space with no children drops the pages no
+// other vma there covers; a merge drops what the child shadowed); the rest
+// is found by one bottom-up pass over the trees (unreachable()), which
+// reclaim runs before it evicts anything (collectGarbage()) and the
+// counters use (unreachablePages()).
 //
 // Cases the post does not cover, and how the tree handles them:
 //   - MADV_DONTNEED in a vma whose pages live in a space shared with other
@@ -107,6 +110,7 @@ export class TreeDesign implements AnonDesign {
   private rmapWalks = 0;
   private rmapVmasVisited = 0;
   private rmapSpacesVisited = 0;
+  private garbageFreed = 0;
 
   constructor(private readonly frames: FrameAllocator, opts: DesignOptions = {}) {
     this.cut = opts.cut ?? true;
@@ -618,6 +622,21 @@ export class TreeDesign implements AnonDesign {
    * holds at i is reachable exactly when i is in need(s).
    */
   unreachablePages(): number {
+    return this.unreachable(false);
+  }
+
+  /**
+   * Free every page no vma can see any more (the post's garbage: pages
+   * shadowed in every child, with no vma of their own). Reclaim calls it
+   * before it evicts anything: freeing garbage costs no I/O.
+   */
+  collectGarbage(): number {
+    const n = this.unreachable(true);
+    this.garbageFreed += n;
+    return n;
+  }
+
+  private unreachable(drop: boolean): number {
     // Parents before children (top-down), then walk that order backwards.
     const order: AddressSpace[] = [];
     for (const s of this.live) if (s.parent === null || s.parent.file !== null) order.push(s);
@@ -638,7 +657,9 @@ export class TreeDesign implements AnonDesign {
       }
       need.set(s, want);
       const count = (i: number): void => {
-        if (!Intervals.has(want, i)) n++;
+        if (Intervals.has(want, i)) return;
+        n++;
+        if (drop) s.drop(i, this.frames);
       };
       s.pages.forEach(count);
       s.swapped?.forEach(count);
@@ -674,6 +695,7 @@ export class TreeDesign implements AnonDesign {
       rmapWalks: this.rmapWalks,
       rmapVmasVisited: this.rmapVmasVisited,
       rmapSpacesVisited: this.rmapSpacesVisited,
+      garbagePagesFreed: this.garbageFreed,
       /** address_space: 192 B each (Linux 6.18 x86-64). */
       designBytes: this.live.size * 192,
     };

@@ -25,6 +25,7 @@ import { XArray } from './xarray.js';
 
 export class Reclaimer {
   private hand = 0;
+  private lastCollect = 0;
   reclaimed = 0;
   writebacks = 0;
   dropped = 0;
@@ -36,7 +37,17 @@ export class Reclaimer {
   reclaim(target: number): number {
     const all = this.k.frames.byPfn;
     if (all.length === 0) return 0;
+    // Garbage first: pages no one can see cost nothing to free. A pass
+    // walks every page the design holds, so it runs at most once per half
+    // a memory's worth of allocations (amortised O(1) per allocation).
+    const fr = this.k.frames;
     let freed = 0;
+    if (fr.allocated - this.lastCollect >= Math.min(fr.capacity, fr.inUse) / 2) {
+      this.lastCollect = fr.allocated;
+      const before = fr.inUse;
+      this.k.design.collectGarbage?.();
+      freed = before - fr.inUse;
+    }
     // Two full turns: the first may only clear accessed bits.
     for (let scanned = 0; freed < target && scanned < 2 * all.length; scanned++) {
       this.hand = this.hand + 1 >= all.length ? 1 : this.hand + 1;
