@@ -199,7 +199,11 @@ export class ScanDesign implements AnonDesign {
     return f;
   }
 
-  /** The scan: every entry of every private vma of every process holding `frame`. */
+  /**
+   * The scan: every entry of every private vma of every process holding
+   * `frame`. Empty stretches are skipped, as 2.3.99's walk skipped empty
+   * page-table pages; every entry, frame or swap slot, is examined.
+   */
   private scan(frame: Frame, visit?: (vma: Vma, addr: number) => void): Holder[] {
     const holders: Holder[] = [];
     this.rmapWalks++;
@@ -440,6 +444,8 @@ export class ScanDesign implements AnonDesign {
       if (owners.has(st)) fail(`${where}: shares its ptes with another vma`);
       owners.add(st);
       if (st.forkChild && st.tag === 0) fail(`${where}: fork child without a tag`);
+      // Linux: a vma with anonymous pages has an anon_vma.
+      if (st.ptes.size > 0 && st.tag === 0) fail(`${where}: holds pages but has no tag`);
       st.ptes.forEach((i, e) => {
         if (i < v.pgoff || i >= v.endIndex) fail(`${where}: entry at index ${i} outside [${v.pgoff}, ${v.endIndex})`);
         if (typeof e === 'number') slots.set(e, (slots.get(e) ?? 0) + 1);
