@@ -2,6 +2,7 @@
 // module implementing AnonDesign, registered here.
 
 import { AnonVmaDesign } from './anon-vma.js';
+import { AnonVmaChainDesign } from './anon-vma-chain.js';
 import type { AnonDesignFactory } from './design.js';
 import { ScanDesign } from './scan.js';
 import { TreeDesign } from './tree.js';
@@ -10,6 +11,7 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   tree: (frames, opts) => new TreeDesign(frames, opts),
   scan: (frames, _opts, ctx) => new ScanDesign(frames, ctx),
   'anon-layer': (frames, opts) => new AnonVmaDesign(frames, opts),
+  'anon-vma-chain': (frames, opts) => new AnonVmaChainDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';
