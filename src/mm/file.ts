@@ -14,7 +14,7 @@
 
 import { AddressSpace } from './address-space.js';
 import { EXT4_MAX_BYTES, PAGE_SIZE } from './constants.js';
-import type { Frame, FrameAllocator } from './frames.js';
+import { imageFull, imageRead, type Frame, type FrameAllocator, type PageImage } from './frames.js';
 import { swapIn } from './swap.js';
 import type { Vma } from './vma.js';
 import { XArray } from './xarray.js';
@@ -25,7 +25,7 @@ export class File {
   /** i_mmap: every vma that maps this file, shared or private. */
   readonly mappings = new Set<Vma>();
   /** Written-back contents by page index (regular files only). */
-  readonly disk = new XArray<Uint32Array>();
+  readonly disk = new XArray<PageImage>();
   size = 0;
   writebacks = 0;
 
@@ -63,7 +63,7 @@ export class File {
     if (slot !== undefined) return swapIn(this.frames, this.frames.swap, this.mapping, index, slot);
     const n = this.frames.alloc();
     const onDisk = this.disk.get(index);
-    if (onDisk !== undefined) n.copyData(onDisk);
+    if (onDisk !== undefined) n.load(onDisk);
     n.dirty = false;
     this.mapping.insert(index, n, this.frames);
     return n;
@@ -76,7 +76,7 @@ export class File {
     const word = (off % PAGE_SIZE) / 4;
     const f = this.cached(index);
     if (f !== null) return f.read(word);
-    return this.disk.get(index)?.[word] ?? 0;
+    return imageRead(this.disk.get(index) ?? null, word);
   }
 
   /**
@@ -99,15 +99,16 @@ export class File {
     const index = Math.floor(from / PAGE_SIZE);
     const end = Math.min(to, (index + 1) * PAGE_SIZE) - index * PAGE_SIZE;
     const cached = this.cached(index);
-    if (cached !== null && cached.data !== null) zeroBytes(cached.data, from % PAGE_SIZE, end);
+    if (cached !== null && (cached.data !== null || cached.sparse !== null)) zeroBytes(cached.full(), from % PAGE_SIZE, end);
     const onDisk = this.disk.get(index);
-    if (onDisk !== undefined) zeroBytes(onDisk, from % PAGE_SIZE, end);
+    if (onDisk !== undefined) this.disk.set(index, zeroBytes(imageFull(onDisk), from % PAGE_SIZE, end));
   }
 
   /** Reclaim: copy a dirty cache page to disk. */
   writeback(f: Frame): void {
-    if (f.data === null) this.disk.delete(f.index);
-    else this.disk.set(f.index, f.data.slice());
+    const img = f.image();
+    if (img === null) this.disk.delete(f.index);
+    else this.disk.set(f.index, img);
     f.dirty = false;
     this.writebacks++;
   }
@@ -140,9 +141,9 @@ export class File {
     if (at % PAGE_SIZE === 0) return;
     const index = Math.floor(at / PAGE_SIZE);
     const cached = this.cached(index);
-    if (cached !== null && cached.data !== null) zeroBytes(cached.data, at % PAGE_SIZE, PAGE_SIZE);
+    if (cached !== null && (cached.data !== null || cached.sparse !== null)) zeroBytes(cached.full(), at % PAGE_SIZE, PAGE_SIZE);
     const onDisk = this.disk.get(index);
-    if (onDisk !== undefined) zeroBytes(onDisk, at % PAGE_SIZE, PAGE_SIZE);
+    if (onDisk !== undefined) this.disk.set(index, zeroBytes(imageFull(onDisk), at % PAGE_SIZE, PAGE_SIZE));
   }
 
   /** Drop the whole page cache and swap (the last mapping of an shm object went away). */
@@ -151,13 +152,14 @@ export class File {
   }
 }
 
-/** Zero bytes [from, to) of a page held as little-endian 32-bit words. */
-function zeroBytes(data: Uint32Array, from: number, to: number): void {
+/** Zero bytes [from, to) of a page held as little-endian 32-bit words; returns the page. */
+function zeroBytes(data: Uint32Array, from: number, to: number): Uint32Array {
   for (let b = from; b < to && b % 4 !== 0; b++) clearByte(data, b);
   const wordsFrom = Math.ceil(from / 4);
   const wordsTo = Math.floor(to / 4);
   if (wordsTo > wordsFrom) data.fill(0, wordsFrom, wordsTo);
   for (let b = Math.max(from, wordsTo * 4); b < to; b++) clearByte(data, b);
+  return data;
 }
 
 function clearByte(data: Uint32Array, b: number): void {

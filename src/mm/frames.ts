@@ -5,7 +5,8 @@
 // freshly zeroed page costs no host memory until something non-zero is
 // stored in it.
 //
-// Contents live in slabs of SLAB_PAGES pages (one ArrayBuffer each) rather
+// Contents are sparse while few words are non-zero, then a full page; full
+// pages live in slabs of SLAB_PAGES pages (one ArrayBuffer each) rather
 // than one ArrayBuffer per page, and freed frames — struct and contents —
 // are recycled, so faulting pages in allocates nothing in the steady state.
 //
@@ -18,6 +19,15 @@
 import type { PageOwner } from './address-space.js';
 import { PAGE_WORDS } from './constants.js';
 import { SwapDevice } from './swap.js';
+
+/**
+ * A page's contents away from a frame (in swap, on a file's disk): null for
+ * zeros, a full page, or sparse [word, value, ...] pairs.
+ */
+export type PageImage = Uint32Array | number[] | null;
+
+/** Non-zero words a sparse page holds before it becomes a full page. */
+const SPARSE_WORDS = 16;
 
 const SLAB_PAGES = 256;
 let slab: Uint32Array | null = null;
@@ -36,8 +46,13 @@ function pageData(): Uint32Array {
 export class Frame {
   /** Page frame number: identity for `frames` grouping. */
   readonly pfn: number;
-  /** Contents; null while all zero. */
+  /** Contents as a full page; null while the page is all zero or sparse. */
   data: Uint32Array | null = null;
+  /**
+   * A page with few non-zero words (most of a trace's pages: one value
+   * written) keeps them as [word, value, ...] pairs instead of 4 KiB.
+   */
+  sparse: number[] | null = null;
   /** Zeroed contents kept from an earlier life of this frame, reused on the first write. */
   spare: Uint32Array | null = null;
   /** Holders: address_space slots + present ptes. */
@@ -68,40 +83,77 @@ export class Frame {
   read(word: number): number {
     this.referenced = true;
     const d = this.data;
-    return d === null ? 0 : d[word]!;
+    if (d !== null) return d[word]!;
+    const sp = this.sparse;
+    if (sp !== null) {
+      for (let i = 0; i < sp.length; i += 2) if (sp[i] === word) return sp[i + 1]!;
+    }
+    return 0;
   }
 
   write(word: number, val: number): void {
     this.referenced = true;
     this.dirty = true;
-    let d = this.data;
-    if (d === null) {
-      if (val === 0) return;
-      d = this.data = this.spare ?? pageData();
-      this.spare = null;
+    const d = this.data;
+    if (d !== null) {
+      d[word] = val;
+      return;
     }
-    d[word] = val;
+    let sp = this.sparse;
+    if (sp === null) {
+      if (val !== 0) this.sparse = [word, val];
+      return;
+    }
+    for (let i = 0; i < sp.length; i += 2) {
+      if (sp[i] === word) {
+        sp[i + 1] = val;
+        return;
+      }
+    }
+    if (val === 0) return;
+    if (sp.length < 2 * SPARSE_WORDS) {
+      sp.push(word, val);
+      return;
+    }
+    this.full()[word] = val;
+  }
+
+  /** The contents as a full page, converting a sparse page (allocates). */
+  full(): Uint32Array {
+    let d = this.data;
+    if (d !== null) return d;
+    d = this.data = this.spare ?? pageData();
+    this.spare = null;
+    const sp = this.sparse;
+    if (sp !== null) {
+      for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
+      this.sparse = null;
+    }
+    return d;
+  }
+
+  /** A copy of the contents, for swap or a file's disk. */
+  image(): PageImage {
+    return this.data !== null ? this.data.slice() : this.sparse !== null ? this.sparse.slice() : null;
+  }
+
+  /** Set the contents to a copy of `img`. */
+  load(img: PageImage): void {
+    this.clear();
+    if (img === null) return;
+    if (img instanceof Uint32Array) this.full().set(img);
+    else this.sparse = img.slice();
   }
 
   copyFrom(src: Frame): void {
-    this.copyData(src.data);
-  }
-
-  /** Set the contents to a copy of `data` (null: zeros). */
-  copyData(data: Uint32Array | null): void {
-    if (data === null) {
+    if (src.data !== null) this.full().set(src.data);
+    else {
       this.clear();
-      return;
+      if (src.sparse !== null) this.sparse = src.sparse.slice();
     }
-    let d = this.data;
-    if (d === null) {
-      d = this.data = this.spare ?? pageData();
-      this.spare = null;
-    }
-    d.set(data);
   }
 
-  /** Make the contents all zero, keeping the storage for reuse. */
+  /** Make the contents all zero, keeping a full page's storage for reuse. */
   clear(): void {
     const d = this.data;
     if (d !== null) {
@@ -109,7 +161,24 @@ export class Frame {
       this.spare = d;
       this.data = null;
     }
+    this.sparse = null;
   }
+}
+
+/** The word at `word` of a page image. */
+export function imageRead(img: PageImage, word: number): number {
+  if (img === null) return 0;
+  if (img instanceof Uint32Array) return img[word]!;
+  for (let i = 0; i < img.length; i += 2) if (img[i] === word) return img[i + 1]!;
+  return 0;
+}
+
+/** A page image as a full page (a copy for a sparse image). */
+export function imageFull(img: PageImage): Uint32Array {
+  if (img instanceof Uint32Array) return img;
+  const d = new Uint32Array(PAGE_WORDS);
+  if (img !== null) for (let i = 0; i < img.length; i += 2) d[img[i]!] = img[i + 1]!;
+  return d;
 }
 
 /** Thrown when memory is bounded and nothing more can be freed. */

@@ -5,12 +5,12 @@
 // (swapIn) and every process then shares it again.
 
 import type { AddressSpace } from './address-space.js';
-import type { Frame, FrameAllocator } from './frames.js';
+import type { Frame, FrameAllocator, PageImage } from './frames.js';
 
 export class SwapDevice {
   /** Slots in the device (Infinity: as large as needed). */
   capacity = Infinity;
-  private readonly slots: (Uint32Array | null)[] = [];
+  private readonly slots: PageImage[] = [];
   /** References to each slot (swap_map): designs whose ptes hold swap entries share a slot. */
   private readonly counts: number[] = [];
   private readonly freeSlots: number[] = [];
@@ -30,7 +30,7 @@ export class SwapDevice {
   write(page: Frame): number {
     if (this.full) return -1;
     const slot = this.freeSlots.pop() ?? this.slots.length;
-    this.slots[slot] = page.data === null ? null : page.data.slice();
+    this.slots[slot] = page.image();
     this.pageIds[slot] = page.pageId;
     this.counts[slot] = 1;
     if (++this.used > this.peak) this.peak = this.used;
@@ -38,13 +38,13 @@ export class SwapDevice {
     return slot;
   }
 
-  read(slot: number): Uint32Array | null {
+  read(slot: number): PageImage {
     return this.slots[slot] ?? null;
   }
 
   /** Fill a fresh frame with the page in `slot`: its contents and identity. */
   load(slot: number, f: Frame): void {
-    f.copyData(this.read(slot));
+    f.load(this.read(slot));
     f.pageId = this.pageIds[slot]!;
     this.swapIns++;
   }

@@ -6,13 +6,24 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kernelOracleAvailable } from '../../src/oracle/native.js';
 import type { Command } from '../../src/trace/ast.js';
 import { printVmt } from './trace-text.js';
 
-export const VMRUN = process.env.VMTREE_VMRUN ?? join(import.meta.dirname, '..', '..', 'build', 'vmrun');
+const ROOT_DIR = join(import.meta.dirname, '..', '..');
+export const VMRUN = process.env.VMTREE_VMRUN ?? join(ROOT_DIR, 'build', 'vmrun');
 
+/**
+ * Whether build/vmrun can run here; builds it first if it is missing and a
+ * C compiler is there (a fresh clone has no build/). Under CI=true an
+ * unusable runner is an error, never a reason to skip.
+ */
 export function vmrunAvailable(): boolean {
-  return existsSync(VMRUN) && process.platform === 'linux';
+  const avail = kernelOracleAvailable();
+  if (avail.ok && !existsSync(VMRUN)) spawnSync('sh', [join(ROOT_DIR, 'native', 'build.sh')], { stdio: 'inherit' });
+  const ok = avail.ok && existsSync(VMRUN) && process.platform === 'linux';
+  if (!ok && process.env.CI === 'true') throw new Error(`the kernel oracle is required under CI=true: ${avail.why ?? 'build/vmrun missing'}`);
+  return ok;
 }
 
 export function isRoot(): boolean {
