@@ -4,13 +4,16 @@
 //     zero fill, read fault mapping the zero page, copy-on-write after
 //     fork, read fault through a private file mapping);
 //   - time to fork a process with 262,144 resident pages (1 GiB);
-//   - host bytes per resident simulated page.
+//   - host bytes per resident simulated page: sparse (one word written)
+//     and full (more words than a sparse page keeps).
 //
 // Every figure is the median of several runs (this machine is noisy), and
 // the spread (min..max) is printed beside it. Run with --expose-gc for the
 // memory figure to be exact (the npm script does).
 
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Machine } from '../mm/machine.js';
 import type { Command } from '../trace/ast.js';
 
@@ -100,13 +103,18 @@ function heapBytes(): number {
   return u.heapUsed + u.arrayBuffers;
 }
 
-/** Host bytes per resident page: each page written (non-zero), so its contents are allocated. */
-function bytesPerPage(pages: number): number {
+/**
+ * Host bytes per resident page, each page written with `words` non-zero
+ * words: 1 keeps pages sparse, 17 makes every page a full 4 KiB page.
+ */
+function bytesPerPage(pages: number, words: number): number {
   const before = heapBytes();
   const m = new Machine();
   exec(m, { kind: 'spawn', proc: 'a' });
   exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len: BigInt(pages * PAGE), prot: 'rw', shared: false, fixed: false });
-  for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE), val: i + 1 });
+  for (let i = 0; i < pages; i++) {
+    for (let w = 0; w < words; w++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE + w * 4), val: i + 1 });
+  }
   const after = heapBytes();
   if (m.stats().framesInUse !== pages) throw new Error('bench: pages not resident');
   return (after - before) / pages;
@@ -119,7 +127,13 @@ function main(): void {
   console.log(`vmtree bench (node ${process.version}; medians of ${n} runs)`);
   if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run node with --expose-gc for exact memory figures)');
   // Memory first, before other runs leave garbage behind.
-  report('host bytes per resident page', runs(quick ? 2 : 3, () => bytesPerPage(quick ? 32768 : 131072)), 'bytes');
+  // Each memory figure in a fresh process: garbage from earlier runs (slabs
+  // freed lazily) would blur a heap delta.
+  const memPages = quick ? 16384 : 65536;
+  const inChild = (words: number): number =>
+    Number(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--bytes-per-page', String(memPages), String(words)], { encoding: 'utf8' }));
+  report('host bytes per resident page (1 word set)', runs(quick ? 2 : 3, () => inChild(1)), 'bytes');
+  report('host bytes per resident page (full page)', runs(quick ? 2 : 3, () => inChild(17)), 'bytes');
   for (const kind of ['write-zero', 'read-zero', 'cow', 'read-file'] as const) {
     faultRate(kind, 4096); // warm up the JIT
     report(`faults/s: ${kind}`, runs(n, () => faultRate(kind, pages)), 'faults/s');
@@ -128,4 +142,9 @@ function main(): void {
   report(`fork with ${fmt(forkPages)} resident pages`, forkTime(forkPages, n), 'ms', 1);
 }
 
-main();
+const probe = process.argv.indexOf('--bytes-per-page');
+if (probe >= 0) {
+  process.stdout.write(String(bytesPerPage(Number(process.argv[probe + 1]), Number(process.argv[probe + 2]))));
+} else {
+  main();
+}
