@@ -37,13 +37,24 @@
 // and vmas merge only when their anon_vmas are the same or one has none.
 // Every entry is visible to its vma (E), so unreachablePages() is 0.
 //
-// Merging vmas: as 2.6.7's is_mergeable_anon_vma(), two vmas merge when
-// their anon_vmas are the same or one of them has none. (Linux 6.18 also
-// refuses to merge a fork child's vma with an unfaulted one, and never
-// merges vmas of different processes' generations, whose anon_vmas differ
-// there; anon-vma-chain.ts follows 6.18. The difference shows only in
-// mremap's EFAULT over a range spanning two vmas, which the spec calls
-// non-portable.)
+// Merging vmas. A program can see which vmas the kernel merged (mremap
+// over a range spanning two vmas fails with EFAULT), and the machine is
+// Linux 6.18 wherever a program can look, so merging follows 6.18's
+// is_mergeable_anon_vma(), not 2.6.7's ("the same anon_vma, or one has
+// none"). 6.18 decides on its anon_vma identities, which differ from the
+// anon layer's: a fork child's vmas get anon_vmas of their own there. So
+// each vma keeps the two facts that decide (as the scan design does): a
+// `tag` standing for its 6.18 anon_vma (0: none yet; set at the first
+// anonymous page, a new one for each fork child's vma, copied by split)
+// and `forkChild` (its 6.18 chain is not singular). Equal tags merge; a
+// tagged vma merges with an untagged one unless it is a fork child. A
+// reused anon_vma at 6.18's fork (anon_vma_clone) is one no vma of the
+// child's process uses, so a new tag stands for it exactly.
+//   (T) A tag stands for one anon_vma of the anon layer: vmas with equal
+//       tags have the same anon_vma. So every merge 6.18 allows, the anon
+//       layer can do. For (T), anon_vma_prepare takes a neighbour's
+//       anon_vma only where 6.18 would take its anon_vma: not from a fork
+//       child (2.6.7 took any neighbour's; only merging can tell).
 //
 // Cases the post does not cover, and how the anon layer handles them:
 //   - MADV_DONTNEED in a vma whose pages are shared with other vmas (after
@@ -89,6 +100,16 @@ export class AnonVma implements PageOwner {
   readonly vmas = new Set<Vma>();
 }
 
+/** What a private vma keeps in vma.anon. */
+class VmaAnon {
+  /** vma->anon_vma, or null until the vma's first anonymous page. */
+  anonVma: AnonVma | null = null;
+  /** Linux 6.18's anon_vma identity for merging (0: none); see "Merging vmas". */
+  tag = 0;
+  /** Linux 6.18's vma_is_fork_child(). */
+  forkChild = false;
+}
+
 /** struct anon_vma at Linux 6.18 x86-64 sizes. */
 const ANON_VMA_BYTES = 96;
 
@@ -111,6 +132,7 @@ export class AnonVmaDesign implements AnonDesign {
   private rmapVmasVisited = 0;
   private rmapSpacesVisited = 0;
   private listPeak = 0;
+  private nextTag = 1;
 
   constructor(private readonly frames: FrameAllocator, _opts: DesignOptions = {}) {
     this.ptes = new AnonPtes(frames);
@@ -118,20 +140,25 @@ export class AnonVmaDesign implements AnonDesign {
 
   // ------------------------------------------------------------ anon_vmas
 
+  private static st(v: Vma): VmaAnon {
+    return v.anon as VmaAnon;
+  }
+
   private static anonVma(v: Vma): AnonVma | null {
-    return v.anon as AnonVma | null;
+    return AnonVmaDesign.st(v).anonVma;
   }
 
   private link(v: Vma, av: AnonVma): void {
-    v.anon = av;
+    AnonVmaDesign.st(v).anonVma = av;
     av.vmas.add(v);
     if (av.vmas.size > this.listPeak) this.listPeak = av.vmas.size;
   }
 
   /** anon_vma_unlink: leave the list; the last vma out frees the anon_vma. */
   private unlink(v: Vma): void {
-    const av = AnonVmaDesign.anonVma(v);
-    v.anon = null;
+    const st = AnonVmaDesign.st(v);
+    const av = st.anonVma;
+    st.anonVma = null;
     if (av === null) return;
     av.vmas.delete(v);
     if (av.vmas.size === 0) {
@@ -143,24 +170,33 @@ export class AnonVmaDesign implements AnonDesign {
   /**
    * anon_vma_prepare: the anon_vma new pages of `v` go to — its own, or a
    * compatible neighbour's (find_mergeable_anon_vma: next first, then
-   * prev; so that vmas split by mprotect can merge again), or a new one.
+   * prev; so that vmas split by mprotect can merge again) unless that
+   * neighbour is a fork child (T), or a new one.
    */
   private prepare(v: Vma): AnonVma {
-    const own = AnonVmaDesign.anonVma(v);
-    if (own !== null) return own;
+    const st = AnonVmaDesign.st(v);
+    if (st.anonVma !== null) return st.anonVma;
+    const reusable = (old: Vma | null, a: Vma | null, b: Vma | null): VmaAnon | null => {
+      if (old === null || a === null || b === null || old.shared || !anonVmaCompatible(a, b)) return null;
+      const o = AnonVmaDesign.st(old);
+      return o.anonVma !== null && !o.forkChild ? o : null;
+    };
     const next = v.mm.vmas.next(v);
     const prev = v.mm.vmas.prev(v);
-    let av: AnonVma | null = null;
-    if (next !== null && !next.shared && anonVmaCompatible(v, next)) av = AnonVmaDesign.anonVma(next);
-    if (av === null && prev !== null && !prev.shared && anonVmaCompatible(prev, v)) av = AnonVmaDesign.anonVma(prev);
-    if (av !== null) {
+    const near = reusable(next, v, next) ?? reusable(prev, prev, v);
+    let av: AnonVma;
+    if (near !== null) {
+      av = near.anonVma!;
+      st.tag = near.tag;
       this.neighbourReuses++;
     } else {
       av = new AnonVma();
+      st.tag = this.nextTag++;
       this.live.add(av);
       this.anonVmasCreated++;
       if (this.live.size > this.anonVmasPeak) this.anonVmasPeak = this.live.size;
     }
+    st.forkChild = false;
     this.link(v, av);
     return av;
   }
@@ -169,7 +205,7 @@ export class AnonVmaDesign implements AnonDesign {
 
   vmaNew(vma: Vma): void {
     this.ptes.add(vma);
-    vma.anon = null;
+    vma.anon = new VmaAnon();
   }
 
   lookup(vma: Vma, index: number): Frame | null {
@@ -203,22 +239,29 @@ export class AnonVmaDesign implements AnonDesign {
 
   fork(parent: Vma, child: Vma): void {
     this.ptes.copy(parent, child);
+    const c = new VmaAnon();
+    child.anon = c;
     const av = AnonVmaDesign.anonVma(parent);
-    child.anon = null;
-    if (av !== null) this.link(child, av);
+    if (av === null) return;
+    this.link(child, av);
+    c.tag = this.nextTag++;
+    c.forkChild = true;
   }
 
   forkWiped(_parent: Vma, child: Vma): void {
     this.ptes.add(child);
-    child.anon = null;
+    child.anon = new VmaAnon();
   }
 
   split(vma: Vma, tail: Vma): void {
     this.ptes.add(tail);
     this.ptes.move(vma, tail, tail.pgoff);
-    const av = AnonVmaDesign.anonVma(vma);
-    tail.anon = null;
-    if (av !== null) this.link(tail, av);
+    const s = AnonVmaDesign.st(vma);
+    const t = new VmaAnon();
+    tail.anon = t;
+    t.tag = s.tag;
+    t.forkChild = s.forkChild;
+    if (s.anonVma !== null) this.link(tail, s.anonVma);
   }
 
   extend(vma: Vma, lo: number, hi: number): void {
@@ -226,14 +269,25 @@ export class AnonVmaDesign implements AnonDesign {
   }
 
   tryMerge(prev: Vma, next: Vma): boolean {
-    const a = AnonVmaDesign.anonVma(prev);
-    const b = AnonVmaDesign.anonVma(next);
-    if (a !== null && b !== null && a !== b) return false;
-    // Link prev before next leaves, so that a shared anon_vma never empties.
-    if (a === null && b !== null) this.link(prev, b);
+    const p = AnonVmaDesign.st(prev);
+    const n = AnonVmaDesign.st(next);
+    // Linux 6.18's is_mergeable_anon_vma() on the tags (see the top).
+    if (p.tag !== 0 && n.tag !== 0 && p.tag !== n.tag) return false;
+    if (p.tag !== 0 && n.tag === 0 && p.forkChild) return false;
+    if (p.tag === 0 && n.tag !== 0 && n.forkChild) return false;
+    if (p.anonVma !== null && n.anonVma !== null && p.anonVma !== n.anonVma) {
+      throw new Error('anon-layer: vmas with one tag on two anon_vmas');
+    }
+    if (p.anonVma === null && n.anonVma !== null) {
+      // Link prev before next leaves, so that the anon_vma never empties.
+      this.link(prev, n.anonVma);
+      p.tag = n.tag;
+      p.forkChild = n.forkChild;
+    }
     this.ptes.move(next, prev, 0);
     this.ptes.remove(next);
     this.unlink(next);
+    next.anon = null;
     return true;
   }
 
@@ -244,6 +298,7 @@ export class AnonVmaDesign implements AnonDesign {
   remove(vma: Vma): void {
     this.ptes.remove(vma);
     this.unlink(vma);
+    vma.anon = null;
   }
 
   truncate(file: File, from: number): void {
@@ -282,18 +337,26 @@ export class AnonVmaDesign implements AnonDesign {
     };
     this.ptes.check(vmas, fail);
     const alive = new Set<Vma>();
+    const byTag = new Map<number, AnonVma>();
     for (const v of vmas) {
       if (v.shared) {
         if (v.anon !== null) fail(`shared vma 0x${v.start.toString(16)} has an anon_vma`);
         continue;
       }
       alive.add(v);
-      const av = AnonVmaDesign.anonVma(v);
       const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
+      if (!(v.anon instanceof VmaAnon)) fail(`${where} has no anon state`);
+      const st = AnonVmaDesign.st(v);
+      const av = st.anonVma;
+      if ((av === null) !== (st.tag === 0)) fail(`${where}: tagged ${st.tag} with anon_vma ${av?.id ?? 'none'}`);
       if (av === null) {
         if (this.ptes.holdsAny(v)) fail(`${where} holds anonymous pages but has no anon_vma`);
         continue;
       }
+      // (T)
+      const same = byTag.get(st.tag);
+      if (same !== undefined && same !== av) fail(`${where}: tag ${st.tag} stands for two anon_vmas`);
+      byTag.set(st.tag, av);
       if (!this.live.has(av)) fail(`${where} points at a freed anon_vma`);
       if (!av.vmas.has(v)) fail(`${where} is missing from its anon_vma's list`);
       this.ptes.forEachFrame(v, (i, f) => {
@@ -304,7 +367,7 @@ export class AnonVmaDesign implements AnonDesign {
       if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with an empty list`);
       for (const w of av.vmas) {
         if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
-        if (w.anon !== av) fail(`anon_vma ${av.id} lists a vma that points elsewhere`);
+        if (AnonVmaDesign.anonVma(w) !== av) fail(`anon_vma ${av.id} lists a vma that points elsewhere`);
       }
     }
     for (const f of this.ptes.cachedFrames()) {
