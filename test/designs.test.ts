@@ -139,6 +139,24 @@ describe.each(ANON_VMA_DESIGNS)('design %s', (design) => {
     exitAll(m);
   });
 
+  it('reclaims a page only the swap cache holds, and faults it back from its slot', () => {
+    const { m, out } = run(design, [
+      'spawn a',
+      `a mmap ${page(0)} 0x1000 rw private`,
+      `a write ${page(0)} 4`,
+      'fork a b',
+      'reclaim 100',
+      `b read ${page(0)}`, // cached for a
+      `b madvise ${page(0)} 0x1000 dontneed`, // now the swap cache alone holds the frame
+      'reclaim 100', // evicts it: a's slot keeps the page
+      `a read ${page(0)}`,
+      `b read ${page(0)}`,
+    ]);
+    expect(out.slice(8)).toEqual(['4', '0']);
+    expect(m.stats().swapIns).toBe(2);
+    exitAll(m);
+  });
+
   it('reuses a page held by one pte (fork, the parent exits, the child writes)', () => {
     const { m, out } = run(design, [
       'spawn a',
