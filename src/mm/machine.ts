@@ -278,6 +278,11 @@ export class Machine implements Kernel {
       unreachablePagesPeak: this.unreachablePeak,
       designStructures: this.design.structures(),
       designStructuresPeak: this.structuresPeak,
+      // Every design reports every counter (docs/cost-model.md); what a
+      // design does not have is 0.
+      cowCopies: 0, cowReuses: 0, zeroFills: 0, lookups: 0, lookupStepsMean: 0, lookupStepsMax: 0,
+      rmapWalks: 0, rmapVmasVisited: 0, rmapSpacesVisited: 0, ptesScanned: 0,
+      spacesAlive: 0, spacesPeak: 0, depthMax: 0, depthPeak: 0, depthMean: 0,
       ...d,
       metadataBytes,
       metadataBytesPeak: this.metadataPeak,
