@@ -18,7 +18,7 @@
 //     while other entries still hold its slot stays in `swapCache`, so the
 //     next process faulting that slot gets the same frame; the cache entry
 //     goes with the slot's last reference.
-// Anonymous frames all have one owner, ANON ({id, file: null}): nothing
+// Anonymous frames all have one owner, `anonOwner` ({id, file: null}): nothing
 // about a frame says where it is mapped (the `frames` report tells
 // anonymous pages apart by pageId).
 //
