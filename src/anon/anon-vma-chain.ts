@@ -470,9 +470,9 @@ export class AnonVmaChainDesign implements AnonDesign {
     return this.ptes.heldSwapSlots();
   }
 
-  /** anon_vmas and anon_vma_chains. */
+  /** anon_vmas (docs/cost-model.md); the chain links are anonVmaChainsAlive, and in bytes(). */
   structures(): number {
-    return this.live.size + this.avcs;
+    return this.live.size;
   }
 
   bytes(): number {
