@@ -85,6 +85,13 @@ export interface AnonDesign {
   /** fork of a MADV_WIPEONFORK vma: the child's copy starts empty. */
   forkWiped(parent: Vma, child: Vma): void;
 
+  /**
+   * An anonymous vma that has never had an anonymous page was given a new
+   * pgoff (mremap moving it, as Linux's copy_vma() does). It sees nothing at
+   * its new indices either.
+   */
+  renumber?(vma: Vma): void;
+
   /** The vma was split: `tail` (new, same object) now covers the upper part. */
   split(vma: Vma, tail: Vma): void;
 

@@ -413,6 +413,17 @@ export class TreeDesign implements AnonDesign {
     child.cowNewSpace = false;
   }
 
+  renumber(vma: Vma): void {
+    // It sees nothing; a fresh root space keeps it from seeing, at its new
+    // indices, pages that others on its old space hold there.
+    const old = vma.space!;
+    if (old.file !== null || this.isFresh(vma)) return;
+    old.vmas.delete(vma);
+    this.attach(vma, this.newSpace(null));
+    vma.cowNewSpace = false;
+    this.tidy(old);
+  }
+
   split(vma: Vma, tail: Vma): void {
     this.attach(tail, vma.space!);
     tail.cowNewSpace = vma.cowNewSpace;

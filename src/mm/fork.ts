@@ -22,6 +22,10 @@ export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
     if (v.dontfork) continue;
     const c = new Vma(child, v.start, v.end, v.pgoff, v.prot, v.shared, v.file);
     c.wipeonfork = v.wipeonfork;
+    c.account = v.account;
+    // anon_vma_fork(): the child gets an anon_vma if the parent had one,
+    // unless the range is wiped (dup_mmap clears it).
+    c.anonFaulted = v.anonFaulted && !v.wipeonfork;
     const lo = v.start / PAGE_SIZE;
     const hi = v.end / PAGE_SIZE;
     if (v.shared) {

@@ -30,6 +30,9 @@ export type Signal = 'SIGSEGV' | 'SIGBUS';
 export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: boolean): Frame | Signal {
   const index = vma.index(addr);
   const file = vma.file;
+  // anon_vma_prepare() comes first in a private write fault, even one that
+  // then finds the file too short (do_cow_fault).
+  if (write && !vma.shared) vma.anonFaulted = true;
   if (file !== null && index >= file.pages) {
     k.counters.sigbus++;
     return 'SIGBUS';

@@ -46,6 +46,14 @@ export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, p: Pro
     }
   }
   for (const v of isolateRange(k, mm, start, stop)) {
+    // mprotect_fixup(): making private memory writable charges it
+    // (VM_ACCOUNT); making it read-only uncharges only an anonymous vma
+    // with no anon_vma yet.
+    if ((prot & VM_WRITE) !== 0) {
+      if (!v.account && !v.writable && !v.shared) v.account = true;
+    } else if (v.account && v.file === null && !v.shared && !v.anonFaulted) {
+      v.account = false;
+    }
     v.prot = prot;
     mm.pt.changeFlags(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (old) =>
       ((prot & VM_READ) !== 0 ? PTE_READ : 0) | ((prot & VM_WRITE) !== 0 ? old & PTE_WRITE : 0));

@@ -174,6 +174,7 @@ function moveVma(k: Kernel, mm: Mm, vma: Vma, a: number, oldLen: number, na: num
     const v = new Vma(mm, na, na + newLen, vma.index(a), vma.prot, true, vma.file);
     v.space = vma.space;
     v.dontfork = vma.dontfork;
+    v.account = vma.account;
     insertVma(mm, v);
     mergeAround(k, v);
     return;
@@ -197,6 +198,13 @@ function moveVma(k: Kernel, mm: Mm, vma: Vma, a: number, oldLen: number, na: num
   mm.vmas.remove(piece);
   piece.start = na;
   piece.end = na + oldLen;
+  // copy_vma(): an anonymous vma that never had an anon_vma is, wherever it
+  // goes, like a new mapping there: its pgoff becomes new_addr >> PAGE_SHIFT
+  // (so it can merge with a neighbour as a new mapping would).
+  if (piece.file === null && !piece.anonFaulted) {
+    piece.pgoff = na / PAGE_SIZE;
+    k.design.renumber?.(piece);
+  }
   mm.vmas.insert(piece);
   if (newLen > oldLen) growVma(k, piece, na + newLen);
   mergeAround(k, piece);

@@ -33,6 +33,8 @@ export function splitVma(k: Kernel, v: Vma, addr: number): Vma {
   const tail = new Vma(v.mm, addr, v.end, v.index(addr), v.prot, v.shared, v.file);
   tail.dontfork = v.dontfork;
   tail.wipeonfork = v.wipeonfork;
+  tail.account = v.account;
+  tail.anonFaulted = v.anonFaulted;
   v.mm.vmas.remove(v);
   v.end = addr;
   v.mm.vmas.insert(v);
@@ -103,6 +105,7 @@ function compatible(a: Vma, b: Vma): boolean {
     a.file === b.file &&
     a.dontfork === b.dontfork &&
     a.wipeonfork === b.wipeonfork &&
+    a.account === b.account &&
     a.endIndex === b.pgoff
   );
 }
@@ -120,6 +123,7 @@ export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
   mm.vmas.remove(b);
   if (b.file !== null) b.file.mappings.delete(b);
   a.end = b.end;
+  a.anonFaulted ||= b.anonFaulted;
   return true;
 }
 

@@ -26,6 +26,21 @@ export class Vma {
   dontfork = false;
   /** MADV_WIPEONFORK: the child gets this range as fresh zero-fill memory. */
   wipeonfork = false;
+  /**
+   * VM_ACCOUNT: private writable memory is charged against overcommit
+   * (accountable_mapping(), mprotect_fixup()). Only merging sees it: vmas
+   * with different flags never merge.
+   */
+  account = false;
+  /**
+   * Whether Linux would have given this vma an anon_vma by now: set by its
+   * first write fault (anon_vma_prepare(), even one that then gets SIGBUS),
+   * inherited at fork, kept by splits and moves. Design-independent; it
+   * decides what Linux's merge and mremap rules that depend on anon_vma do
+   * (an unfaulted anonymous vma moved by mremap takes the new address as
+   * its pgoff; mprotect drops VM_ACCOUNT only from an unfaulted one).
+   */
+  anonFaulted = false;
 
   // --- Anonymous-memory design state (private vmas) ---
   /**
