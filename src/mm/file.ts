@@ -13,7 +13,7 @@
 // no disk: reclaim swaps its pages out like anonymous memory.
 
 import { AddressSpace } from './address-space.js';
-import { EXT4_MAX_BYTES, PAGE_SIZE } from './constants.js';
+import { PAGE_SIZE } from './constants.js';
 import { imageFull, imageRead, type Frame, type FrameAllocator, type PageImage } from './frames.js';
 import { swapIn } from './swap.js';
 import type { Vma } from './vma.js';
@@ -167,4 +167,3 @@ function clearByte(data: Uint32Array, b: number): void {
   data[w] = (data[w]! & ~(0xff << (8 * (b & 3)))) >>> 0;
 }
 
-export { EXT4_MAX_BYTES };

@@ -6,7 +6,7 @@
 
 import { DEFAULT_DESIGN, DESIGNS, type AnonDesign } from '../anon/index.js';
 import type { Command } from '../trace/ast.js';
-import { PAGE_SIZE, TASK_SIZE } from './constants.js';
+import { TASK_SIZE } from './constants.js';
 import { File } from './file.js';
 import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
 import { dupMmap, exitMmap } from './fork.js';
@@ -297,4 +297,3 @@ export function runTrace(cmds: readonly Command[], out: (text: string) => void, 
   return m;
 }
 
-export { PAGE_SIZE };
