@@ -133,6 +133,12 @@ export interface DesignOptions {
   cut?: boolean;
   /** The tree's merge optimisation (default on). */
   merge?: boolean;
+  /**
+   * The shadow design: DragonFly BSD's limit on shadow chain length — a
+   * copy-on-write that would make a chain longer than this collapses the
+   * whole chain eagerly first (default unlimited).
+   */
+  shadowChainLimit?: number;
 }
 
 /** What a design may know of the machine around it. */
