@@ -81,6 +81,16 @@ export class AnonPtes {
     return this.of(vma).get(index);
   }
 
+  /** Whether `vma` (which may be gone by now) holds the frame `f` at index. */
+  holds(vma: Vma, index: number, f: Frame): boolean {
+    return this.arrays.get(vma)?.get(index) === f;
+  }
+
+  /** Call fn for every entry of the vma (frames and swap slots), by index. */
+  forEach(vma: Vma, fn: (index: number, e: AnonPte) => void): void {
+    this.of(vma).forEach(fn);
+  }
+
   peek(vma: Vma, index: number): Peek {
     const e = this.of(vma).get(index);
     if (e === undefined) return null;
@@ -268,6 +278,11 @@ export class AnonPtes {
     let n = 0;
     for (const a of this.arrays.values()) n += a.size;
     return n;
+  }
+
+  /** Whether the frame is in the swap cache (which holds a reference on it). */
+  inSwapCache(f: Frame): boolean {
+    return this.cachedSlot.has(f);
   }
 
   /** Frames in the swap cache. */
