@@ -5,6 +5,7 @@ import { AnonVmaDesign } from './anon-vma.js';
 import { AnonVmaChainDesign } from './anon-vma-chain.js';
 import type { AnonDesignFactory } from './design.js';
 import { ScanDesign } from './scan.js';
+import { ShadowDesign } from './shadow.js';
 import { TreeDesign } from './tree.js';
 
 export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
@@ -12,6 +13,7 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   scan: (frames, _opts, ctx) => new ScanDesign(frames, ctx),
   'anon-layer': (frames, opts) => new AnonVmaDesign(frames, opts),
   'anon-vma-chain': (frames, opts) => new AnonVmaChainDesign(frames, opts),
+  shadow: (frames, opts) => new ShadowDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';
