@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIGNS, type AnonDesignFactory } from '../src/anon/index.js';
 import { ShadowDesign } from '../src/anon/shadow.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
+import { generateTrace, PROFILES } from '../src/trace/gen.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 
@@ -170,5 +171,15 @@ describe('shadow design', () => {
     for (const c of parseTrace(Buffer.from(cowStorm(4, 3).join('\n') + '\n'), 't')) m.exec(c);
     expect(m.design.structures()).toBe(4);
     expect(m.design.bytes!()).toBe(4 * 192);
+  });
+
+  it('generated traces under 8 frames print what the unbounded tree prints, in every setting', () => {
+    for (const profile of PROFILES) {
+      for (let seed = 1; seed <= 8; seed++) {
+        const lines = generateTrace({ seed, ops: 120, profile }).split('\n').filter((l) => l !== '');
+        const ref = tree(lines);
+        for (const o of CONFIGS) expect(run(lines, { ...o, frames: 8 }).out, `${profile} ${seed} ${JSON.stringify(o)}`).toEqual(ref);
+      }
+    }
   });
 });
