@@ -1,7 +1,10 @@
 // The "ptes" of anonymous pages, for the designs in which page tables, not
-// address_spaces, hold anonymous memory: Linux's anon_vma designs (David
-// Miller's anon layer as 2.6.7 shipped it, src/anon/anon-vma.ts, and
-// today's anon_vma_chain, src/anon/anon-vma-chain.ts).
+// address_spaces, hold anonymous memory: the 2.3.99 scan (src/anon/scan.ts)
+// and Linux's anon_vma designs (David Miller's anon layer as 2.6.7 shipped
+// it, src/anon/anon-vma.ts, and today's anon_vma_chain,
+// src/anon/anon-vma-chain.ts). The code those three designs share on top
+// of it (lookup, copy-on-write, fork, split, merge...) is PteDesign, in
+// src/anon/pte-design.ts.
 //
 // In those designs what a private vma sees at index i is what its own pte
 // there holds: an anonymous page, a swap entry, or nothing (the base page:
@@ -24,8 +27,8 @@
 // Invariants (checked by check()):
 //   (E) every entry of a vma's array lies in the vma's range [pgoff,
 //       endIndex); an entry that is a frame names its index (frame.index)
-//       and has an owner (the anon_vma); a frame entry is never the zero
-//       page.
+//       and has an anonymous owner (an anon_vma; the scan's one owner); a
+//       frame entry is never the zero page.
 //   (S) the design's count of references to each swap slot equals the
 //       slot entries naming it; a slot in the swap cache has references
 //       left, and its frame holds the slot's page.

@@ -6,7 +6,11 @@
 // ambiguity leading to double-reuse"), as mm/rmap.c has it in Linux 6.18.
 //
 //   - Anonymous pages are held by ptes (src/anon/anon-ptes.ts), as in the
-//     anon layer (anon-vma.ts).
+//     anon layer (anon-vma.ts). What the two share — lookup, copy-on-write,
+//     fork's copy, discard, truncate, the rmap walk of an anon_vma's list,
+//     swap-out, the common counters — is in src/anon/pte-design.ts
+//     (PteDesign, AnonVmaDesignBase); this module keeps the anon_vmas, the
+//     chains, and how each vma's follow it.
 //   - Each anon_vma belongs to one generation of one vma: a private vma's
 //     first anonymous page gives it one (anon_vma_prepare: a compatible
 //     neighbour's whose chain is singular, or a new root); at fork the
@@ -61,17 +65,20 @@
 // Cases the post does not cover, and how anon_vma_chain handles them:
 //   - MADV_DONTNEED in a vma whose pages are shared with other vmas (after
 //     fork): the vma drops its own entries in the range; the others'
-//     entries, and so their views, are untouched. See discard().
+//     entries, and so their views, are untouched. See discard()
+//     (pte-design.ts).
 //   - A vma growing over indices (mremap expansion after a partial munmap;
 //     merging with a neighbour): the unmap released the entries there
 //     ((E)), so the new range reads as fresh memory; extend() drops
 //     anything there all the same.
 //   - ftruncate shrinking a privately mapped file: every private vma of
 //     the file (i_mmap) drops its entries past the new end; the machine has
-//     already zapped the ptes and answers SIGBUS past EOF. See truncate().
+//     already zapped the ptes and answers SIGBUS past EOF. See truncate()
+//     (pte-design.ts).
 //   - MADV_WIPEONFORK: the child's vma gets no anon_vma and an empty chain
 //     (dup_mmap skips anon_vma_fork), like a new mapping; MADV_DONTFORK:
-//     the machine never makes the child's vma. See forkWiped().
+//     the machine never makes the child's vma. See forkWiped()
+//     (pte-design.ts).
 //   - mremap moving a vma: nothing to do. Entries are keyed by index and
 //     the vma keeps its pgoff and its chain; the machine moves the ptes.
 //   - A private file mapping sees fwrite()s to the file until a page is
@@ -85,11 +92,11 @@
 //     swap-in keeps the page shared through the swap cache (anon-ptes.ts).
 
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
-import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonPtes, anonVmaCompatible } from './anon-ptes.js';
-import type { AnonDesign, DesignOptions, Peek } from './design.js';
+import { anonVmaCompatible } from './anon-ptes.js';
+import type { DesignOptions } from './design.js';
+import { AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma (Linux 6.18). */
 export class AnonVma implements PageOwner {
@@ -124,47 +131,25 @@ class VmaChain {
 const ANON_VMA_BYTES = 96;
 const ANON_VMA_CHAIN_BYTES = 64;
 
-export class AnonVmaChainDesign implements AnonDesign {
+export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
   readonly name = 'anon-vma-chain';
 
-  private readonly ptes: AnonPtes;
-  /** Every anon_vma alive. */
-  private readonly live = new Set<AnonVma>();
   /** anon_vma_chains alive (the sum of the chains' lengths). */
   private avcs = 0;
 
-  private anonVmasCreated = 0;
-  private anonVmasFreed = 0;
-  private anonVmasPeak = 0;
   private avcsPeak = 0;
   private forkReuses = 0;
-  private neighbourReuses = 0;
   private chainPeak = 0;
   private pagesMoved = 0;
-  private cowCopies = 0;
-  private cowReuses = 0;
-  private zeroFills = 0;
-  private lookups = 0;
-  private rmapWalks = 0;
-  private rmapVmasVisited = 0;
-  private rmapSpacesVisited = 0;
 
-  constructor(private readonly frames: FrameAllocator, _opts: DesignOptions = {}) {
-    this.ptes = new AnonPtes(frames);
+  constructor(frames: FrameAllocator, _opts: DesignOptions = {}) {
+    super(frames);
   }
 
   // ------------------------------------------------------------ anon_vmas
 
   private static st(v: Vma): VmaChain {
     return v.anon as VmaChain;
-  }
-
-  private alloc(parent: AnonVma | null): AnonVma {
-    const av = new AnonVma(parent);
-    this.live.add(av);
-    this.anonVmasCreated++;
-    if (this.live.size > this.anonVmasPeak) this.anonVmasPeak = this.live.size;
-    return av;
   }
 
   /** anon_vma_chain_link: chain `v` to `av`. */
@@ -209,8 +194,7 @@ export class AnonVmaChainDesign implements AnonDesign {
       this.avcs--;
       if (av.vmas.size === 0) {
         av.parent.numChildren--;
-        this.live.delete(av);
-        this.anonVmasFreed++;
+        this.died(av);
       }
     }
     st.chain.length = 0;
@@ -230,7 +214,7 @@ export class AnonVmaChainDesign implements AnonDesign {
    * (find_mergeable_anon_vma, next first; so that vmas split by mprotect
    * can merge again), or a new root.
    */
-  private prepare(v: Vma): AnonVma {
+  protected prepare(v: Vma): AnonVma {
     const st = AnonVmaChainDesign.st(v);
     if (st.anonVma !== null) return st.anonVma;
     const reusable = (old: Vma | null, a: Vma | null, b: Vma | null): AnonVma | null => {
@@ -244,7 +228,7 @@ export class AnonVmaChainDesign implements AnonDesign {
     if (av !== null) {
       this.neighbourReuses++;
     } else {
-      av = this.alloc(null);
+      av = this.born(new AnonVma(null));
       av.numChildren++; // a root is its own parent
     }
     st.anonVma = av;
@@ -253,91 +237,55 @@ export class AnonVmaChainDesign implements AnonDesign {
     return av;
   }
 
-  // ------------------------------------------------------------ interface
+  // ----------------------------------------------- vma.anon through the vma's life
 
-  vmaNew(vma: Vma): void {
-    this.ptes.add(vma);
-    vma.anon = new VmaChain();
+  protected newState(): VmaChain {
+    return new VmaChain();
   }
 
   /** A page read in from swap: the vma's own anon_vma if no other pte names the slot, else the root. */
-  private swapInOwner(vma: Vma): (exclusive: boolean) => PageOwner {
-    return (exclusive) => {
-      const av = AnonVmaChainDesign.st(vma).anonVma!;
-      return exclusive ? av : av.root;
-    };
+  protected swapInOwner(vma: Vma, exclusive: boolean): PageOwner {
+    const av = AnonVmaChainDesign.st(vma).anonVma!;
+    return exclusive ? av : av.root;
   }
 
-  lookup(vma: Vma, index: number): Frame | null {
-    this.lookups++;
-    return this.ptes.resident(vma, index, this.swapInOwner(vma));
-  }
-
-  peek(vma: Vma, index: number): Peek {
-    return this.ptes.peek(vma, index);
-  }
-
-  cow(vma: Vma, index: number, src: Frame): Frame {
-    const cur = this.ptes.resident(vma, index, this.swapInOwner(vma));
-    if (cur !== null && this.ptes.exclusive(cur)) {
-      // Held by this pte alone: reuse it, and file it under our own
-      // anon_vma so that its walks stop visiting our ancestors' relatives.
-      this.cowReuses++;
-      const own = AnonVmaChainDesign.st(vma).anonVma!;
-      if (cur.owner !== own) {
-        cur.owner = own;
-        this.pagesMoved++;
-      }
-      return cur;
+  /**
+   * A write fault reuses the page: file it under our own anon_vma
+   * (folio_move_anon_rmap) so that its walks stop visiting our ancestors'
+   * relatives.
+   */
+  protected override reused(vma: Vma, f: Frame): void {
+    const own = AnonVmaChainDesign.st(vma).anonVma!;
+    if (f.owner !== own) {
+      f.owner = own;
+      this.pagesMoved++;
     }
-    const av = this.prepare(vma);
-    const f = this.frames.alloc();
-    const from = cur ?? src;
-    if (from === this.frames.zero) this.zeroFills++;
-    else {
-      f.copyFrom(from);
-      this.cowCopies++;
-    }
-    this.ptes.install(vma, index, f, av);
-    return f;
   }
 
   /** anon_vma_fork. */
-  fork(parent: Vma, child: Vma): void {
-    this.ptes.copy(parent, child);
+  protected forkState(parent: Vma, child: Vma): void {
     child.anon = new VmaChain();
     const p = AnonVmaChainDesign.st(parent);
     if (p.anonVma === null) return;
     this.clone(child, parent);
     const c = AnonVmaChainDesign.st(child);
     if (c.anonVma !== null) return; // reused one of the chain
-    const av = this.alloc(p.anonVma);
+    const av = this.born(new AnonVma(p.anonVma));
     av.numActiveVmas++;
     c.anonVma = av;
     this.chainLink(child, av);
     p.anonVma.numChildren++;
   }
 
-  forkWiped(_parent: Vma, child: Vma): void {
-    this.ptes.add(child);
-    child.anon = new VmaChain();
-  }
-
   /** __split_vma: the tail has the same anon_vma and a copy of the chain. */
-  split(vma: Vma, tail: Vma): void {
-    this.ptes.add(tail);
-    this.ptes.move(vma, tail, tail.pgoff);
+  protected splitState(vma: Vma, tail: Vma): void {
     const t = new VmaChain();
     t.anonVma = AnonVmaChainDesign.st(vma).anonVma;
     tail.anon = t;
     this.clone(tail, vma);
   }
 
-  extend(vma: Vma, lo: number, hi: number): void {
-    this.ptes.dropRange(vma, lo, hi);
-  }
-
-  tryMerge(prev: Vma, next: Vma): boolean {
+  protected mergeState(prev: Vma, next: Vma): boolean {
     const p = AnonVmaChainDesign.st(prev);
     const n = AnonVmaChainDesign.st(next);
     const a = p.anonVma;
@@ -355,58 +303,16 @@ export class AnonVmaChainDesign implements AnonDesign {
       const have = new Set(p.chain);
       for (const av of n.chain) if (!have.has(av)) this.chainLink(prev, av);
     }
-    this.ptes.move(next, prev, 0);
-    this.ptes.remove(next);
-    this.unlinkAll(next);
-    next.anon = null;
     return true;
   }
 
-  discard(vma: Vma, lo: number, hi: number): void {
-    this.ptes.dropRange(vma, lo, hi);
-  }
-
-  remove(vma: Vma): void {
-    this.ptes.remove(vma);
+  protected override leave(vma: Vma): void {
     this.unlinkAll(vma);
-    vma.anon = null;
-  }
-
-  truncate(file: File, from: number): void {
-    for (const v of file.mappings) {
-      if (!v.shared && v.endIndex > from) this.ptes.dropRange(v, from, Number.MAX_SAFE_INTEGER);
-    }
-  }
-
-  swapOut(frame: Frame): boolean {
-    // try_to_unmap: the ptes are among the vmas chained to the page's anon_vma.
-    this.ptes.swapOut(frame, (frame.owner as AnonVma).vmas);
-    return true;
-  }
-
-  rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
-    if (owner === null) return;
-    const i = frame.index;
-    this.rmapWalks++;
-    this.rmapSpacesVisited++;
-    // A file page: i_mmap, every vma of the file, shared or private (a
-    // private one maps it where it has no copy). An anonymous page: the
-    // vmas chained to its anon_vma (rmap_walk_anon).
-    const vmas = owner.file !== null ? owner.file.mappings : (owner as AnonVma).vmas;
-    for (const v of vmas) {
-      this.rmapVmasVisited++;
-      if (v.pgoff <= i && i < v.endIndex) visit(v, v.addrOf(i));
-    }
   }
 
   // ---------------------------------------------------------- invariants
 
-  check(vmas: readonly Vma[]): void {
-    const fail = (msg: string): never => {
-      throw new Error(`anon-vma-chain invariant: ${msg}`);
-    };
-    this.ptes.check(vmas, fail);
+  protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
     const alive = new Set<Vma>();
     const active = new Map<AnonVma, number>();
     let avcs = 0;
@@ -457,31 +363,11 @@ export class AnonVmaChainDesign implements AnonDesign {
       if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
       if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
     }
-    for (const f of this.ptes.cachedFrames()) {
-      if (!this.live.has(f.owner as AnonVma)) fail(`swap cache frame ${f.pfn} names a freed anon_vma`);
-    }
-  }
-
-  heldFrames(): Map<Frame, number> {
-    return this.ptes.heldFrames();
-  }
-
-  heldSwapSlots(): number {
-    return this.ptes.heldSwapSlots();
-  }
-
-  /** anon_vmas (docs/cost-model.md); the chain links are anonVmaChainsAlive, and in bytes(). */
-  structures(): number {
-    return this.live.size;
+    this.checkSwapCache(fail);
   }
 
   bytes(): number {
     return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
-  }
-
-  /** Every entry lies in its vma's range (E): each is a page the vma sees. */
-  unreachablePages(): number {
-    return 0;
   }
 
   stats(): Record<string, number> {
@@ -490,11 +376,7 @@ export class AnonVmaChainDesign implements AnonDesign {
       const n = AnonVmaChainDesign.st(v).chain.length;
       if (n > chainMax) chainMax = n;
     }
-    return {
-      anonVmasCreated: this.anonVmasCreated,
-      anonVmasFreed: this.anonVmasFreed,
-      anonVmasAlive: this.live.size,
-      anonVmasPeak: this.anonVmasPeak,
+    return this.anonVmaStats({
       anonVmaChainsAlive: this.avcs,
       anonVmaChainsPeak: this.avcsPeak,
       anonVmaForkReuses: this.forkReuses,
@@ -502,20 +384,6 @@ export class AnonVmaChainDesign implements AnonDesign {
       chainMax,
       chainPeak: this.chainPeak,
       pagesMovedToOwnAnonVma: this.pagesMoved,
-      anonPtes: this.ptes.entries(),
-      swapCachePages: this.ptes.cached(),
-      swapCacheHits: this.ptes.swapCacheHits,
-      cowCopies: this.cowCopies,
-      cowReuses: this.cowReuses,
-      zeroFills: this.zeroFills,
-      lookups: this.lookups,
-      // A lookup is one pte: no chain to climb.
-      lookupStepsMean: this.lookups === 0 ? 0 : 1,
-      lookupStepsMax: this.lookups === 0 ? 0 : 1,
-      rmapWalks: this.rmapWalks,
-      rmapVmasVisited: this.rmapVmasVisited,
-      rmapSpacesVisited: this.rmapSpacesVisited,
-      designBytes: this.bytes(),
-    };
+    });
   }
 }

@@ -5,7 +5,12 @@
 //
 //   - Anonymous pages are held by ptes (src/anon/anon-ptes.ts: one sparse
 //     array of "ptes" per private vma, each entry a reference on a frame
-//     or on a swap slot). There is no object holding pages.
+//     or on a swap slot). There is no object holding pages. What every
+//     design whose ptes hold pages does alike (lookup, copy-on-write,
+//     discard, truncate...) is PteDesign's, and what the two anon_vma
+//     designs do alike (the rmap walk, swap-out, the common counters) is
+//     AnonVmaDesignBase's (src/anon/pte-design.ts); this module keeps the
+//     anon layer's anon_vmas and how each vma's follows it.
 //   - Each private vma that has had an anonymous page points at an
 //     anon_vma, a list of vmas. The first anonymous page of a vma attaches
 //     it to one (anon_vma_prepare): a compatible neighbour's, as
@@ -59,7 +64,8 @@
 // Cases the post does not cover, and how the anon layer handles them:
 //   - MADV_DONTNEED in a vma whose pages are shared with other vmas (after
 //     fork): the vma drops its own entries in the range; the others'
-//     entries, and so their views, are untouched. See discard().
+//     entries, and so their views, are untouched. See discard()
+//     (pte-design.ts).
 //   - A vma growing over indices (mremap expansion after a partial munmap;
 //     merging with a neighbour): the unmap released the entries there
 //     ((E): a vma holds entries only inside its range), so the new range
@@ -69,10 +75,10 @@
 //   - ftruncate shrinking a privately mapped file: every private vma of
 //     the file (i_mmap) drops its entries past the new end; the machine
 //     has already zapped the ptes and answers SIGBUS past EOF. See
-//     truncate().
+//     truncate() (pte-design.ts).
 //   - MADV_WIPEONFORK: the child's vma starts with no entries and no
 //     anon_vma, like a new mapping; MADV_DONTFORK: the machine never makes
-//     the child's vma. See forkWiped().
+//     the child's vma. See forkWiped() (pte-design.ts).
 //   - mremap moving a vma: nothing to do. Entries are keyed by index and
 //     the vma keeps its pgoff; the machine moves the ptes.
 //   - A private file mapping sees fwrite()s to the file until a page is
@@ -86,11 +92,11 @@
 //     keeps the page shared through the swap cache (anon-ptes.ts).
 
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
-import type { File } from '../mm/file.js';
-import type { Frame, FrameAllocator } from '../mm/frames.js';
+import type { FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonPtes, anonVmaCompatible } from './anon-ptes.js';
-import type { AnonDesign, DesignOptions, Peek } from './design.js';
+import { anonVmaCompatible } from './anon-ptes.js';
+import type { DesignOptions } from './design.js';
+import { AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma: a lock and the list of vmas whose anonymous pages point here. */
 export class AnonVma implements PageOwner {
@@ -113,29 +119,14 @@ class VmaAnon {
 /** struct anon_vma at Linux 6.18 x86-64 sizes. */
 const ANON_VMA_BYTES = 96;
 
-export class AnonVmaDesign implements AnonDesign {
+export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
   readonly name = 'anon-layer';
 
-  private readonly ptes: AnonPtes;
-  /** Every anon_vma alive. */
-  private readonly live = new Set<AnonVma>();
-
-  private anonVmasCreated = 0;
-  private anonVmasFreed = 0;
-  private anonVmasPeak = 0;
-  private neighbourReuses = 0;
-  private cowCopies = 0;
-  private cowReuses = 0;
-  private zeroFills = 0;
-  private lookups = 0;
-  private rmapWalks = 0;
-  private rmapVmasVisited = 0;
-  private rmapSpacesVisited = 0;
   private listPeak = 0;
   private nextTag = 1;
 
-  constructor(private readonly frames: FrameAllocator, _opts: DesignOptions = {}) {
-    this.ptes = new AnonPtes(frames);
+  constructor(frames: FrameAllocator, _opts: DesignOptions = {}) {
+    super(frames);
   }
 
   // ------------------------------------------------------------ anon_vmas
@@ -161,10 +152,7 @@ export class AnonVmaDesign implements AnonDesign {
     st.anonVma = null;
     if (av === null) return;
     av.vmas.delete(v);
-    if (av.vmas.size === 0) {
-      this.live.delete(av);
-      this.anonVmasFreed++;
-    }
+    if (av.vmas.size === 0) this.died(av);
   }
 
   /**
@@ -173,7 +161,7 @@ export class AnonVmaDesign implements AnonDesign {
    * prev; so that vmas split by mprotect can merge again) unless that
    * neighbour is a fork child (T), or a new one.
    */
-  private prepare(v: Vma): AnonVma {
+  protected prepare(v: Vma): AnonVma {
     const st = AnonVmaDesign.st(v);
     if (st.anonVma !== null) return st.anonVma;
     const reusable = (old: Vma | null, a: Vma | null, b: Vma | null): VmaAnon | null => {
@@ -190,55 +178,27 @@ export class AnonVmaDesign implements AnonDesign {
       st.tag = near.tag;
       this.neighbourReuses++;
     } else {
-      av = new AnonVma();
+      av = this.born(new AnonVma());
       st.tag = this.nextTag++;
-      this.live.add(av);
-      this.anonVmasCreated++;
-      if (this.live.size > this.anonVmasPeak) this.anonVmasPeak = this.live.size;
     }
     st.forkChild = false;
     this.link(v, av);
     return av;
   }
 
-  // ------------------------------------------------------------ interface
+  // ----------------------------------------------- vma.anon through the vma's life
 
-  vmaNew(vma: Vma): void {
-    this.ptes.add(vma);
-    vma.anon = new VmaAnon();
+  protected newState(): VmaAnon {
+    return new VmaAnon();
   }
 
-  lookup(vma: Vma, index: number): Frame | null {
-    this.lookups++;
-    // do_swap_page: a page read in from swap joins the vma's anon_vma.
-    return this.ptes.resident(vma, index, () => AnonVmaDesign.anonVma(vma)!);
+  /** do_swap_page: a page read in from swap joins the vma's anon_vma. */
+  protected swapInOwner(vma: Vma): AnonVma {
+    return AnonVmaDesign.anonVma(vma)!;
   }
 
-  peek(vma: Vma, index: number): Peek {
-    return this.ptes.peek(vma, index);
-  }
-
-  cow(vma: Vma, index: number, src: Frame): Frame {
-    const cur = this.ptes.resident(vma, index, () => AnonVmaDesign.anonVma(vma)!);
-    if (cur !== null && this.ptes.exclusive(cur)) {
-      // Held by this pte alone: nobody else can see a write to it.
-      this.cowReuses++;
-      return cur;
-    }
-    const av = this.prepare(vma);
-    const f = this.frames.alloc();
-    const from = cur ?? src;
-    if (from === this.frames.zero) this.zeroFills++;
-    else {
-      f.copyFrom(from);
-      this.cowCopies++;
-    }
-    this.ptes.install(vma, index, f, av);
-    return f;
-  }
-
-  fork(parent: Vma, child: Vma): void {
-    this.ptes.copy(parent, child);
+  /** anon_vma_link in dup_mmap: the child joins the parent's anon_vma, with a tag of its own. */
+  protected forkState(parent: Vma, child: Vma): void {
     const c = new VmaAnon();
     child.anon = c;
     const av = AnonVmaDesign.anonVma(parent);
@@ -248,14 +208,7 @@ export class AnonVmaDesign implements AnonDesign {
     c.forkChild = true;
   }
 
-  forkWiped(_parent: Vma, child: Vma): void {
-    this.ptes.add(child);
-    child.anon = new VmaAnon();
-  }
-
-  split(vma: Vma, tail: Vma): void {
-    this.ptes.add(tail);
-    this.ptes.move(vma, tail, tail.pgoff);
+  protected splitState(vma: Vma, tail: Vma): void {
     const s = AnonVmaDesign.st(vma);
     const t = new VmaAnon();
     tail.anon = t;
@@ -264,11 +217,7 @@ export class AnonVmaDesign implements AnonDesign {
     if (s.anonVma !== null) this.link(tail, s.anonVma);
   }
 
-  extend(vma: Vma, lo: number, hi: number): void {
-    this.ptes.dropRange(vma, lo, hi);
-  }
-
-  tryMerge(prev: Vma, next: Vma): boolean {
+  protected mergeState(prev: Vma, next: Vma): boolean {
     const p = AnonVmaDesign.st(prev);
     const n = AnonVmaDesign.st(next);
     // Linux 6.18's is_mergeable_anon_vma() on the tags (see the top).
@@ -284,58 +233,16 @@ export class AnonVmaDesign implements AnonDesign {
       p.tag = n.tag;
       p.forkChild = n.forkChild;
     }
-    this.ptes.move(next, prev, 0);
-    this.ptes.remove(next);
-    this.unlink(next);
-    next.anon = null;
     return true;
   }
 
-  discard(vma: Vma, lo: number, hi: number): void {
-    this.ptes.dropRange(vma, lo, hi);
-  }
-
-  remove(vma: Vma): void {
-    this.ptes.remove(vma);
+  protected override leave(vma: Vma): void {
     this.unlink(vma);
-    vma.anon = null;
-  }
-
-  truncate(file: File, from: number): void {
-    for (const v of file.mappings) {
-      if (!v.shared && v.endIndex > from) this.ptes.dropRange(v, from, Number.MAX_SAFE_INTEGER);
-    }
-  }
-
-  swapOut(frame: Frame): boolean {
-    // try_to_unmap_anon: the ptes are among the anon_vma's vmas.
-    this.ptes.swapOut(frame, (frame.owner as AnonVma).vmas);
-    return true;
-  }
-
-  rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
-    if (owner === null) return;
-    const i = frame.index;
-    this.rmapWalks++;
-    this.rmapSpacesVisited++;
-    // A file page: i_mmap, every vma of the file, shared or private (a
-    // private one maps it where it has no copy). An anonymous page: the
-    // anon_vma's list.
-    const vmas = owner.file !== null ? owner.file.mappings : (owner as AnonVma).vmas;
-    for (const v of vmas) {
-      this.rmapVmasVisited++;
-      if (v.pgoff <= i && i < v.endIndex) visit(v, v.addrOf(i));
-    }
   }
 
   // ---------------------------------------------------------- invariants
 
-  check(vmas: readonly Vma[]): void {
-    const fail = (msg: string): never => {
-      throw new Error(`anon-layer invariant: ${msg}`);
-    };
-    this.ptes.check(vmas, fail);
+  protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
     const alive = new Set<Vma>();
     const byTag = new Map<number, AnonVma>();
     for (const v of vmas) {
@@ -359,6 +266,7 @@ export class AnonVmaDesign implements AnonDesign {
       byTag.set(st.tag, av);
       if (!this.live.has(av)) fail(`${where} points at a freed anon_vma`);
       if (!av.vmas.has(v)) fail(`${where} is missing from its anon_vma's list`);
+      // (O)
       this.ptes.forEachFrame(v, (i, f) => {
         if (f.owner !== av) fail(`${where}: page ${i} names another anon_vma`);
       });
@@ -370,57 +278,20 @@ export class AnonVmaDesign implements AnonDesign {
         if (AnonVmaDesign.anonVma(w) !== av) fail(`anon_vma ${av.id} lists a vma that points elsewhere`);
       }
     }
-    for (const f of this.ptes.cachedFrames()) {
-      if (!this.live.has(f.owner as AnonVma)) fail(`swap cache frame ${f.pfn} names a freed anon_vma`);
-    }
-  }
-
-  heldFrames(): Map<Frame, number> {
-    return this.ptes.heldFrames();
-  }
-
-  heldSwapSlots(): number {
-    return this.ptes.heldSwapSlots();
-  }
-
-  structures(): number {
-    return this.live.size;
+    this.checkSwapCache(fail);
   }
 
   bytes(): number {
     return this.live.size * ANON_VMA_BYTES;
   }
 
-  /** Every entry lies in its vma's range (E): each is a page the vma sees. */
-  unreachablePages(): number {
-    return 0;
-  }
-
   stats(): Record<string, number> {
     let listMax = 0;
     for (const av of this.live) if (av.vmas.size > listMax) listMax = av.vmas.size;
-    return {
-      anonVmasCreated: this.anonVmasCreated,
-      anonVmasFreed: this.anonVmasFreed,
-      anonVmasAlive: this.live.size,
-      anonVmasPeak: this.anonVmasPeak,
+    return this.anonVmaStats({
       anonVmaNeighbourReuses: this.neighbourReuses,
       anonVmaListMax: listMax,
       anonVmaListPeak: this.listPeak,
-      anonPtes: this.ptes.entries(),
-      swapCachePages: this.ptes.cached(),
-      swapCacheHits: this.ptes.swapCacheHits,
-      cowCopies: this.cowCopies,
-      cowReuses: this.cowReuses,
-      zeroFills: this.zeroFills,
-      lookups: this.lookups,
-      // A lookup is one pte: no chain to climb.
-      lookupStepsMean: this.lookups === 0 ? 0 : 1,
-      lookupStepsMax: this.lookups === 0 ? 0 : 1,
-      rmapWalks: this.rmapWalks,
-      rmapVmasVisited: this.rmapVmasVisited,
-      rmapSpacesVisited: this.rmapSpacesVisited,
-      designBytes: this.bytes(),
-    };
+    });
   }
 }

@@ -4,11 +4,15 @@
 //   - Anonymous pages are held by ptes only: each private vma's anonymous
 //     "ptes" (src/anon/anon-ptes.ts, as in the anon_vma designs) are a
 //     sparse array from page index (vm_pgoff-relative) to a frame or a
-//     swap slot, each entry holding one reference.
+//     swap slot, each entry holding one reference. What the designs whose
+//     ptes hold pages do alike (lookup, copy-on-write, fork's copy, split,
+//     merge, discard, truncate) is PteDesign's (src/anon/pte-design.ts);
+//     this module keeps the merge tags and the scanning reverse map.
 //   - fork copies the parent's entries into the child's, each with one more
 //     reference (dup_mmap copying ptes); nothing else records the sharing.
 //   - A write fault copies unless the page's reference count says this
-//     entry is its only holder (do_wp_page's page_count test): see cow().
+//     entry is its only holder (do_wp_page's page_count test): see
+//     PteDesign.cow() and AnonPtes.exclusive().
 //   - Reverse mapping is a scan: for a page to evict, walk every vma of
 //     every process and test every entry (2.3.99's swap_out walked every
 //     page table). Its cost is counted: `ptesScanned` per page reclaimed is
@@ -53,18 +57,18 @@
 //   - MADV_DONTNEED in a vma whose pages are shared with other processes
 //     (after fork): the vma drops its own entries in the range, releasing
 //     its references; the other vmas' entries, and so their views, are
-//     untouched. See discard().
+//     untouched. See discard() (pte-design.ts).
 //   - A vma growing over indices it once covered (mremap expansion after a
 //     partial munmap; merging with a neighbour): by (E) the unmap already
-//     released the entries there, so the new range reads as fresh memory
-//     with nothing to do. See extend().
+//     released the entries there, so the new range reads as fresh memory;
+//     extend() (pte-design.ts) drops anything there all the same.
 //   - ftruncate shrinking a privately mapped file: every private vma of
 //     the file (file.mappings, i_mmap) drops its entries at indices past
 //     the new end; the machine has zapped the ptes and answers SIGBUS past
-//     EOF. See truncate().
+//     EOF. See truncate() (pte-design.ts).
 //   - MADV_WIPEONFORK: the child's vma starts with no entries (and no
 //     tag); MADV_DONTFORK: the machine never makes the child's vma. See
-//     forkWiped().
+//     forkWiped() (pte-design.ts).
 //   - mremap moving a vma: nothing to do. Entries are keyed by index and
 //     the vma keeps its pgoff; only ptes move (the machine does that).
 //   - A private file mapping sees fwrite()s to the file until a page is
@@ -74,11 +78,11 @@
 //     page's only holder and the write reuses the page instead of copying.
 
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
-import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonPtes, anonVmaCompatible } from './anon-ptes.js';
-import type { AnonDesign, DesignContext, Peek } from './design.js';
+import { anonVmaCompatible } from './anon-ptes.js';
+import type { DesignContext } from './design.js';
+import { PteDesign } from './pte-design.js';
 
 /** What a private vma keeps in vma.anon (its ptes are in AnonPtes). */
 class VmaTag {
@@ -88,36 +92,95 @@ class VmaTag {
   forkChild = false;
 }
 
-export class ScanDesign implements AnonDesign {
+export class ScanDesign extends PteDesign {
   readonly name = 'scan';
 
   /** The owner of every anonymous frame: it says nothing about where the frame is mapped. */
   private readonly anonOwner: PageOwner = { id: newOwnerId(), file: null };
-  /** The vmas' anonymous ptes and the swap cache. */
-  private readonly ptes: AnonPtes;
   /** The vmas holding the frame the last scan found, for swapOut right after rmap (one scan per eviction). */
   private lastScan: { frame: Frame; holders: Vma[] } | null = null;
   private nextTag = 1;
 
-  private cowCopies = 0;
-  private cowReuses = 0;
-  private zeroFills = 0;
-  private lookups = 0;
-  private rmapWalks = 0;
-  private rmapVmasVisited = 0;
   private ptesScanned = 0;
 
-  constructor(private readonly frames: FrameAllocator, private readonly ctx: DesignContext) {
-    this.ptes = new AnonPtes(frames);
+  constructor(frames: FrameAllocator, private readonly ctx: DesignContext) {
+    super(frames);
   }
-
-  // ------------------------------------------------------------- entries
 
   private static of(vma: Vma): VmaTag {
     const st = vma.anon;
     if (!(st instanceof VmaTag)) throw new Error(`scan: private vma at 0x${vma.start.toString(16)} has no ptes`);
     return st;
   }
+
+  // ---------------------------------------------------------------- tags
+
+  protected newState(): VmaTag {
+    return new VmaTag();
+  }
+
+  /**
+   * A vma's first write takes a tag: a compatible neighbour's
+   * (find_mergeable_anon_vma), else a new one. Every anonymous page has
+   * the one owner.
+   */
+  protected prepare(vma: Vma): PageOwner {
+    const st = ScanDesign.of(vma);
+    if (st.tag === 0) {
+      const reusable = (old: Vma, a: Vma, b: Vma): number => {
+        if (old.shared || !anonVmaCompatible(a, b)) return 0;
+        const o = ScanDesign.of(old);
+        return o.forkChild ? 0 : o.tag;
+      };
+      const next = vma.mm.vmas.next(vma);
+      const prev = vma.mm.vmas.prev(vma);
+      st.tag = (next !== null ? reusable(next, vma, next) : 0) ||
+        (prev !== null ? reusable(prev, prev, vma) : 0) ||
+        this.nextTag++;
+      st.forkChild = false;
+    }
+    return this.anonOwner;
+  }
+
+  protected swapInOwner(): PageOwner {
+    return this.anonOwner;
+  }
+
+  /** anon_vma_fork(): a parent with an anon_vma gives the child a new one chained below its own. */
+  protected forkState(parent: Vma, child: Vma): void {
+    const p = ScanDesign.of(parent);
+    const c = new VmaTag();
+    if (p.tag !== 0) {
+      c.tag = this.nextTag++;
+      c.forkChild = true;
+    }
+    child.anon = c;
+  }
+
+  protected splitState(vma: Vma, tail: Vma): void {
+    const st = ScanDesign.of(vma);
+    const t = new VmaTag();
+    t.tag = st.tag;
+    t.forkChild = st.forkChild;
+    tail.anon = t;
+  }
+
+  /** is_mergeable_anon_vma() in Linux 6.18's mm/vma.c. */
+  protected mergeState(prev: Vma, next: Vma): boolean {
+    const a = ScanDesign.of(prev);
+    const b = ScanDesign.of(next);
+    if (a.tag !== 0 && b.tag !== 0) {
+      if (a.tag !== b.tag) return false;
+    } else if (a.tag !== 0 || b.tag !== 0) {
+      const tagged = a.tag !== 0 ? a : b;
+      if (tagged.forkChild) return false;
+      a.tag = tagged.tag;
+      a.forkChild = false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- rmap
 
   /**
    * The scan: every entry of every private vma of every process holding
@@ -143,124 +206,6 @@ export class ScanDesign implements AnonDesign {
     return holders;
   }
 
-  /** The next tag for a vma's first write: a compatible neighbour's (find_mergeable_anon_vma), else a new one. */
-  private prepareTag(vma: Vma, st: VmaTag): void {
-    if (st.tag !== 0) return;
-    const reusable = (old: Vma, a: Vma, b: Vma): number => {
-      if (old.shared || !anonVmaCompatible(a, b)) return 0;
-      const o = ScanDesign.of(old);
-      return o.forkChild ? 0 : o.tag;
-    };
-    const next = vma.mm.vmas.next(vma);
-    const prev = vma.mm.vmas.prev(vma);
-    st.tag = (next !== null ? reusable(next, vma, next) : 0) ||
-      (prev !== null ? reusable(prev, prev, vma) : 0) ||
-      this.nextTag++;
-    st.forkChild = false;
-  }
-
-  // ------------------------------------------------------------ interface
-
-  vmaNew(vma: Vma): void {
-    this.ptes.add(vma);
-    vma.anon = new VmaTag();
-  }
-
-  lookup(vma: Vma, index: number): Frame | null {
-    this.lookups++;
-    // do_swap_page; every anonymous page has the one owner.
-    return this.ptes.resident(vma, index, () => this.anonOwner);
-  }
-
-  peek(vma: Vma, index: number): Peek {
-    return this.ptes.peek(vma, index);
-  }
-
-  cow(vma: Vma, index: number, src: Frame): Frame {
-    const st = ScanDesign.of(vma);
-    this.prepareTag(vma, st);
-    const e = this.ptes.entry(vma, index);
-    if (typeof e === 'number') throw new Error(`scan: write fault on swapped index ${index} without a lookup`);
-    // (C): refs - mapcount counts the entries holding the page (and the
-    // swap cache); if ours is the only one, no one else can see it.
-    if (e !== undefined && this.ptes.exclusive(e)) {
-      this.cowReuses++;
-      return e;
-    }
-    const f = this.frames.alloc();
-    if (src === this.frames.zero) this.zeroFills++;
-    else {
-      f.copyFrom(src);
-      this.cowCopies++;
-    }
-    this.ptes.install(vma, index, f, this.anonOwner);
-    return f;
-  }
-
-  fork(parent: Vma, child: Vma): void {
-    this.ptes.copy(parent, child);
-    const p = ScanDesign.of(parent);
-    const c = new VmaTag();
-    // anon_vma_fork(): a parent with an anon_vma gives the child a new one
-    // chained below its own.
-    if (p.tag !== 0) {
-      c.tag = this.nextTag++;
-      c.forkChild = true;
-    }
-    child.anon = c;
-  }
-
-  forkWiped(_parent: Vma, child: Vma): void {
-    this.vmaNew(child);
-  }
-
-  split(vma: Vma, tail: Vma): void {
-    this.ptes.add(tail);
-    this.ptes.move(vma, tail, tail.pgoff);
-    const st = ScanDesign.of(vma);
-    const t = new VmaTag();
-    t.tag = st.tag;
-    t.forkChild = st.forkChild;
-    tail.anon = t;
-  }
-
-  extend(_vma: Vma, _lo: number, _hi: number): void {
-    // (E): the vma holds nothing outside its range, so nothing at [lo, hi).
-  }
-
-  tryMerge(prev: Vma, next: Vma): boolean {
-    const a = ScanDesign.of(prev);
-    const b = ScanDesign.of(next);
-    // is_mergeable_anon_vma() in Linux 6.18's mm/vma.c.
-    if (a.tag !== 0 && b.tag !== 0) {
-      if (a.tag !== b.tag) return false;
-    } else if (a.tag !== 0 || b.tag !== 0) {
-      const tagged = a.tag !== 0 ? a : b;
-      if (tagged.forkChild) return false;
-      a.tag = tagged.tag;
-      a.forkChild = false;
-    }
-    this.ptes.move(next, prev, 0);
-    this.ptes.remove(next);
-    next.anon = null;
-    return true;
-  }
-
-  discard(vma: Vma, lo: number, hi: number): void {
-    this.ptes.dropRange(vma, lo, hi);
-  }
-
-  remove(vma: Vma): void {
-    this.ptes.remove(vma);
-    vma.anon = null;
-  }
-
-  truncate(file: File, from: number): void {
-    for (const v of file.mappings) {
-      if (!v.shared && v.endIndex > from) this.ptes.dropRange(v, from, v.endIndex);
-    }
-  }
-
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
     if (frame.owner === null) return;
     const file = frame.owner.file;
@@ -271,15 +216,8 @@ export class ScanDesign implements AnonDesign {
     // A page-cache page: the shortcut through i_mmap (2.3.99 found these
     // ptes by the same scan); counted as a walk, one pte tested per vma
     // that covers the index.
-    const i = frame.index;
     this.rmapWalks++;
-    for (const v of file.mappings) {
-      this.rmapVmasVisited++;
-      if (v.pgoff <= i && i < v.endIndex) {
-        this.ptesScanned++;
-        visit(v, v.addrOf(i));
-      }
-    }
+    this.ptesScanned += this.walk(file.mappings, frame.index, visit);
   }
 
   swapOut(frame: Frame): boolean {
@@ -303,12 +241,7 @@ export class ScanDesign implements AnonDesign {
 
   // ---------------------------------------------------------- invariants
 
-  check(vmas: readonly Vma[]): void {
-    const fail = (msg: string): never => {
-      throw new Error(`scan invariant: ${msg}`);
-    };
-    // (E), (K) and the slot counts: anon-ptes.ts's (E), (S), (W).
-    this.ptes.check(vmas, fail);
+  protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
     for (const v of vmas) {
       const where = `vma 0x${v.start.toString(16)}`;
       if (v.shared) {
@@ -320,31 +253,17 @@ export class ScanDesign implements AnonDesign {
       if (st.forkChild && st.tag === 0) fail(`${where}: fork child without a tag`);
       // Linux: a vma with anonymous pages has an anon_vma.
       if (this.ptes.holdsAny(v) && st.tag === 0) fail(`${where}: holds pages but has no tag`);
-      this.ptes.forEachFrame(v, (i, f) => {
-        if (f.owner !== this.anonOwner) fail(`${where}: entry ${i} holds frame ${f.pfn}, not an anonymous page`);
-      });
     }
-    // (C)
+    // (C), for every page held by an entry or the swap cache.
     for (const [f, n] of this.ptes.heldFrames()) {
-      if (f.owner !== this.anonOwner) fail(`swap cache page ${f.pfn} is not an anonymous page`);
+      if (f.owner !== this.anonOwner) fail(`frame ${f.pfn} is held but is not an anonymous page`);
       if (f.refs - f.mapcount !== n) fail(`frame ${f.pfn}: refs ${f.refs} - mapcount ${f.mapcount}, but ${n} holders`);
     }
   }
 
-  heldFrames(): Map<Frame, number> {
-    return this.ptes.heldFrames();
-  }
-
-  heldSwapSlots(): number {
-    return this.ptes.heldSwapSlots();
-  }
-
+  /** No structures of its own. */
   structures(): number {
     return 0;
-  }
-
-  unreachablePages(): number {
-    return 0; // (E): every entry is in its vma's range
   }
 
   stats(): Record<string, number> {
