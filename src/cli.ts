@@ -205,15 +205,17 @@ const addRun: Subcommand = (program, ctx) => {
     .option('--swap <n>', 'swap device size in pages (default: as large as needed)', parseCount('--swap', 0))
     .option('--no-cut', "switch off the tree design's cut optimisation (same output, other costs)")
     .option('--no-merge', "switch off the tree design's merge optimisation (same output, other costs)")
+    .option('--shadow-chain-limit <n>', 'shadow design: collapse eagerly when a shadow chain would grow longer than N (DragonFly BSD)', parseCount('--shadow-chain-limit', 1))
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
     .addHelpText('after', '\nExit status 3: out of memory — every frame is in use and nothing can be freed ' +
       '(--frames too small for one operation, or --swap full); the message names the trace line.')
-    .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; stats?: boolean; statsJson?: string }) => {
+    .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; shadowChainLimit?: number; stats?: boolean; statsJson?: string }) => {
       const cmds = await ctx.loadTrace(trace);
       const mo: MachineOptions = { design: opts.design, cut: opts.cut, merge: opts.merge };
       if (opts.frames !== undefined) mo.frames = opts.frames;
       if (opts.swap !== undefined) mo.swap = opts.swap;
+      if (opts.shadowChainLimit !== undefined) mo.shadowChainLimit = opts.shadowChainLimit;
       const machine = new Machine(mo);
       for (const c of cmds) {
         let r: string;

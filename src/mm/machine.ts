@@ -4,7 +4,7 @@
 // Commands are assumed valid (src/trace/parse.ts rejects bad traces before
 // anything runs): processes and files named by a command exist.
 
-import { DEFAULT_DESIGN, DESIGNS, type AnonDesign } from '../anon/index.js';
+import { DEFAULT_DESIGN, DESIGNS, type AnonDesign, type DesignOptions } from '../anon/index.js';
 import type { Command } from '../trace/ast.js';
 import { TASK_SIZE } from './constants.js';
 import { File } from './file.js';
@@ -33,6 +33,8 @@ export interface MachineOptions {
   cut?: boolean;
   /** The tree's merge optimisation (default on). */
   merge?: boolean;
+  /** The shadow design's DragonFly-style limit on shadow chain length (default none). */
+  shadowChainLimit?: number;
 }
 
 /**
@@ -73,7 +75,9 @@ export class Machine implements Kernel {
       if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new Error('--swap must be a non-negative integer');
       this.frames.swap.capacity = opts.swap;
     }
-    this.design = factory(this.frames, { cut: opts.cut ?? true, merge: opts.merge ?? true }, { mms: () => this.procs.values() });
+    const designOpts: DesignOptions = { cut: opts.cut ?? true, merge: opts.merge ?? true };
+    if (opts.shadowChainLimit !== undefined) designOpts.shadowChainLimit = opts.shadowChainLimit;
+    this.design = factory(this.frames, designOpts, { mms: () => this.procs.values() });
   }
 
   reserve(n: number): void {
