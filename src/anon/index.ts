@@ -4,6 +4,7 @@
 import { AnonVmaDesign } from './anon-vma.js';
 import { AnonVmaChainDesign } from './anon-vma-chain.js';
 import type { AnonDesignFactory } from './design.js';
+import { PteChainDesign } from './pte-chain.js';
 import { ScanDesign } from './scan.js';
 import { ShadowDesign } from './shadow.js';
 import { TreeDesign } from './tree.js';
@@ -14,6 +15,7 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   'anon-layer': (frames, opts) => new AnonVmaDesign(frames, opts),
   'anon-vma-chain': (frames, opts) => new AnonVmaChainDesign(frames, opts),
   shadow: (frames, opts) => new ShadowDesign(frames, opts),
+  'pte-chain': (frames) => new PteChainDesign(frames),
 };
 
 export const DEFAULT_DESIGN = 'tree';
