@@ -48,13 +48,15 @@
 // is_mergeable_anon_vma(), not 2.6.7's ("the same anon_vma, or one has
 // none"). 6.18 decides on its anon_vma identities, which differ from the
 // anon layer's: a fork child's vmas get anon_vmas of their own there. So
-// each vma keeps the two facts that decide (as the scan design does): a
-// `tag` standing for its 6.18 anon_vma (0: none yet; set at the first
-// anonymous page, a new one for each fork child's vma, copied by split)
-// and `forkChild` (its 6.18 chain is not singular). Equal tags merge; a
+// each vma keeps the two facts that decide, its merge tag (as the scan
+// does; the rules are src/anon/merge-tag.ts's MergeTags): a `tag`
+// standing for its 6.18 anon_vma (0: none yet; set at the first anonymous
+// page, a new one for each fork child's vma, copied by split) and
+// `forkChild` (its 6.18 chain is not singular). Equal tags merge; a
 // tagged vma merges with an untagged one unless it is a fork child. A
 // reused anon_vma at 6.18's fork (anon_vma_clone) is one no vma of the
-// child's process uses, so a new tag stands for it exactly.
+// child's process uses, so a new tag stands for it exactly. A vma has a
+// tag exactly when it has an anon_vma (checked).
 //   (T) A tag stands for one anon_vma of the anon layer: vmas with equal
 //       tags have the same anon_vma. So every merge 6.18 allows, the anon
 //       layer can do. For (T), anon_vma_prepare takes a neighbour's
@@ -94,8 +96,8 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible } from './anon-ptes.js';
 import type { DesignOptions } from './design.js';
+import { MergeTag, MergeTags } from './merge-tag.js';
 import { AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma: a lock and the list of vmas whose anonymous pages point here. */
@@ -106,14 +108,10 @@ export class AnonVma implements PageOwner {
   readonly vmas = new Set<Vma>();
 }
 
-/** What a private vma keeps in vma.anon. */
-class VmaAnon {
+/** What a private vma keeps in vma.anon: its merge tag (see "Merging vmas"), and its anon_vma. */
+class VmaAnon extends MergeTag {
   /** vma->anon_vma, or null until the vma's first anonymous page. */
   anonVma: AnonVma | null = null;
-  /** Linux 6.18's anon_vma identity for merging (0: none); see "Merging vmas". */
-  tag = 0;
-  /** Linux 6.18's vma_is_fork_child(). */
-  forkChild = false;
 }
 
 /** struct anon_vma at Linux 6.18 x86-64 sizes. */
@@ -123,7 +121,7 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
   readonly name = 'anon-layer';
 
   private listPeak = 0;
-  private nextTag = 1;
+  private readonly tags = new MergeTags((vma) => AnonVmaDesign.st(vma));
 
   constructor(frames: FrameAllocator, _opts: DesignOptions = {}) {
     super(frames);
@@ -164,24 +162,15 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
   protected prepare(v: Vma): AnonVma {
     const st = AnonVmaDesign.st(v);
     if (st.anonVma !== null) return st.anonVma;
-    const reusable = (old: Vma | null, a: Vma | null, b: Vma | null): VmaAnon | null => {
-      if (old === null || a === null || b === null || old.shared || !anonVmaCompatible(a, b)) return null;
-      const o = AnonVmaDesign.st(old);
-      return o.anonVma !== null && !o.forkChild ? o : null;
-    };
-    const next = v.mm.vmas.next(v);
-    const prev = v.mm.vmas.prev(v);
-    const near = reusable(next, v, next) ?? reusable(prev, prev, v);
+    // The tag decides, (T): a tagged neighbour has an anon_vma.
+    const near = this.tags.prepare(v);
     let av: AnonVma;
     if (near !== null) {
-      av = near.anonVma!;
-      st.tag = near.tag;
+      av = AnonVmaDesign.anonVma(near)!;
       this.neighbourReuses++;
     } else {
       av = this.born(new AnonVma());
-      st.tag = this.nextTag++;
     }
-    st.forkChild = false;
     this.link(v, av);
     return av;
   }
@@ -199,40 +188,30 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
 
   /** anon_vma_link in dup_mmap: the child joins the parent's anon_vma, with a tag of its own. */
   protected forkState(parent: Vma, child: Vma): void {
-    const c = new VmaAnon();
-    child.anon = c;
+    child.anon = new VmaAnon();
+    this.tags.fork(parent, child);
     const av = AnonVmaDesign.anonVma(parent);
-    if (av === null) return;
-    this.link(child, av);
-    c.tag = this.nextTag++;
-    c.forkChild = true;
+    if (av !== null) this.link(child, av);
   }
 
   protected splitState(vma: Vma, tail: Vma): void {
-    const s = AnonVmaDesign.st(vma);
-    const t = new VmaAnon();
-    tail.anon = t;
-    t.tag = s.tag;
-    t.forkChild = s.forkChild;
-    if (s.anonVma !== null) this.link(tail, s.anonVma);
+    tail.anon = new VmaAnon();
+    this.tags.split(vma, tail);
+    const av = AnonVmaDesign.anonVma(vma);
+    if (av !== null) this.link(tail, av);
   }
 
   protected mergeState(prev: Vma, next: Vma): boolean {
-    const p = AnonVmaDesign.st(prev);
-    const n = AnonVmaDesign.st(next);
-    // Linux 6.18's is_mergeable_anon_vma() on the tags (see the top).
-    if (p.tag !== 0 && n.tag !== 0 && p.tag !== n.tag) return false;
-    if (p.tag !== 0 && n.tag === 0 && p.forkChild) return false;
-    if (p.tag === 0 && n.tag !== 0 && n.forkChild) return false;
-    if (p.anonVma !== null && n.anonVma !== null && p.anonVma !== n.anonVma) {
+    // Linux 6.18's is_mergeable_anon_vma() on the tags (see the top); an
+    // untagged prev takes next's tag, and below its anon_vma.
+    if (!this.tags.merge(prev, next)) return false;
+    const p = AnonVmaDesign.anonVma(prev);
+    const n = AnonVmaDesign.anonVma(next);
+    if (p !== null && n !== null && p !== n) {
       throw new Error('anon-layer: vmas with one tag on two anon_vmas');
     }
-    if (p.anonVma === null && n.anonVma !== null) {
-      // Link prev before next leaves, so that the anon_vma never empties.
-      this.link(prev, n.anonVma);
-      p.tag = n.tag;
-      p.forkChild = n.forkChild;
-    }
+    // Link prev before next leaves, so that the anon_vma never empties.
+    if (p === null && n !== null) this.link(prev, n);
     return true;
   }
 

@@ -5,8 +5,10 @@
 //     designs (src/anon/anon-ptes.ts: one sparse array per private vma,
 //     each entry a reference on a frame or a swap slot). What those
 //     designs do alike (lookup, copy-on-write, fork's copy, split, merge,
-//     discard, truncate) is PteDesign's (src/anon/pte-design.ts); this
-//     module keeps the pte chains and the merge tags.
+//     discard, truncate) is PteDesign's (src/anon/pte-design.ts), and
+//     what it shares with the scan (vma.anon is only a merge tag, one
+//     owner for every anonymous page) is TaggedPteDesign's, there; this
+//     module keeps the pte chains.
 //   - Each anonymous frame has a pte chain: the (vma, index) entries that
 //     hold it. The index is always frame.index (anon-ptes.ts's (E)), so a
 //     chain is kept as the set of vmas. Every change to an entry changes
@@ -26,8 +28,9 @@
 //     design's).
 //   - A write fault reuses the page when this entry is its only holder
 //     (do_wp_page), else copies.
-// Anonymous frames all have one owner, `anonOwner` ({id, file: null}), as in
-// the scan: what says where a page is mapped is its chain.
+// Anonymous frames all have one owner, `anonOwner` ({id, file: null};
+// TaggedPteDesign's), as in the scan: what says where a page is mapped is
+// its chain.
 //
 // INVARIANTS (checked by check(), with anon-ptes.ts's (E), (S), (W)):
 //   (P) The chains are exact: vma v is on frame f's chain iff v's entry at
@@ -51,11 +54,12 @@
 //
 // Merging vmas: as in the scan (src/anon/scan.ts, "Merging vmas"): Linux
 // 6.18 decides on its anon_vmas, and a program can see merges through
-// mremap, so each vma keeps a `tag` standing for its 6.18 anon_vma and
-// `forkChild`, and is_mergeable_anon_vma() decides on them (the same
-// rules as the scan's: prepare, forkState, splitState, mergeState). Merging
-// then moves next's entries (PteDesign.tryMerge), and their chain entries,
-// into prev.
+// mremap, so each vma keeps a merge tag (src/anon/merge-tag.ts: a `tag`
+// standing for its 6.18 anon_vma and `forkChild`), and
+// is_mergeable_anon_vma() decides on them, with the scan's rules
+// (MergeTags, used by TaggedPteDesign's prepare, forkState, splitState,
+// mergeState). Merging then moves next's entries (PteDesign.tryMerge), and
+// their chain entries, into prev.
 //
 // Cases the post does not cover, and how pte chains handle them:
 //   - MADV_DONTNEED in a vma whose pages are shared with other processes
@@ -85,32 +89,20 @@
 //     the page shared through the swap cache (anon-ptes.ts), each entry
 //     faulting it in joining its chain.
 
-import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible, type AnonPte } from './anon-ptes.js';
-import { PteDesign } from './pte-design.js';
-
-/** What a private vma keeps in vma.anon: merging only (its ptes are in AnonPtes). */
-class VmaTag {
-  /** The identity of the anon_vma Linux 6.18 would give this vma (0: none yet). */
-  tag = 0;
-  /** Linux 6.18's vma_is_fork_child(). */
-  forkChild = false;
-}
+import type { AnonPte } from './anon-ptes.js';
+import { TaggedPteDesign } from './pte-design.js';
 
 /** Bytes per pte chain entry: one pte address in a pte_chain block. */
 const PTE_CHAIN_ENTRY_BYTES = 8;
 
-export class PteChainDesign extends PteDesign {
+export class PteChainDesign extends TaggedPteDesign {
   readonly name = 'pte-chain';
 
-  /** The owner of every anonymous frame; where it is mapped is its chain. */
-  private readonly anonOwner: PageOwner = { id: newOwnerId(), file: null };
   /** page->pte.chain: the vmas whose entry at frame.index is the frame. */
   private readonly chains = new Map<Frame, Set<Vma>>();
-  private nextTag = 1;
 
   private chainEntries = 0;
   private chainEntriesPeak = 0;
@@ -119,11 +111,6 @@ export class PteChainDesign extends PteDesign {
     super(frames);
   }
 
-  private static of(vma: Vma): VmaTag {
-    const st = vma.anon;
-    if (!(st instanceof VmaTag)) throw new Error(`pte-chain: private vma at 0x${vma.start.toString(16)} has no ptes`);
-    return st;
-  }
 
   // ---------------------------------------------------------- pte chains
 
@@ -231,67 +218,6 @@ export class PteChainDesign extends PteDesign {
     for (const [v, fs] of held) this.moveChained(fs, v, null);
   }
 
-  // ---------------------------------------------------------------- tags
-
-  protected newState(): VmaTag {
-    return new VmaTag();
-  }
-
-  /** A vma's first write takes a tag: a compatible neighbour's (find_mergeable_anon_vma), else a new one. */
-  protected prepare(vma: Vma): PageOwner {
-    const st = PteChainDesign.of(vma);
-    if (st.tag === 0) {
-      const reusable = (old: Vma, a: Vma, b: Vma): number => {
-        if (old.shared || !anonVmaCompatible(a, b)) return 0;
-        const o = PteChainDesign.of(old);
-        return o.forkChild ? 0 : o.tag;
-      };
-      const next = vma.mm.vmas.next(vma);
-      const prev = vma.mm.vmas.prev(vma);
-      st.tag = (next !== null ? reusable(next, vma, next) : 0) ||
-        (prev !== null ? reusable(prev, prev, vma) : 0) ||
-        this.nextTag++;
-      st.forkChild = false;
-    }
-    return this.anonOwner;
-  }
-
-  protected swapInOwner(): PageOwner {
-    return this.anonOwner;
-  }
-
-  /** anon_vma_fork(): a parent with an anon_vma gives the child a new one. */
-  protected forkState(parent: Vma, child: Vma): void {
-    const c = new VmaTag();
-    if (PteChainDesign.of(parent).tag !== 0) {
-      c.tag = this.nextTag++;
-      c.forkChild = true;
-    }
-    child.anon = c;
-  }
-
-  protected splitState(vma: Vma, tail: Vma): void {
-    const st = PteChainDesign.of(vma);
-    const t = new VmaTag();
-    t.tag = st.tag;
-    t.forkChild = st.forkChild;
-    tail.anon = t;
-  }
-
-  /** is_mergeable_anon_vma() in Linux 6.18's mm/vma.c. */
-  protected mergeState(prev: Vma, next: Vma): boolean {
-    const a = PteChainDesign.of(prev);
-    const b = PteChainDesign.of(next);
-    if (a.tag !== 0 && b.tag !== 0) return a.tag === b.tag;
-    if (a.tag !== 0 || b.tag !== 0) {
-      const tagged = a.tag !== 0 ? a : b;
-      if (tagged.forkChild) return false;
-      a.tag = tagged.tag;
-      a.forkChild = false;
-    }
-    return true;
-  }
-
   // ---------------------------------------------------------------- rmap
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
@@ -319,20 +245,11 @@ export class PteChainDesign extends PteDesign {
 
   protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
     let frameEntries = 0;
-    for (const v of vmas) {
-      const where = `vma 0x${v.start.toString(16)}`;
-      if (v.shared) {
-        if (v.anon !== null) fail(`${where}: shared vma has anonymous ptes`);
-        continue;
-      }
-      if (!(v.anon instanceof VmaTag)) fail(`${where}: private vma has no ptes`);
-      const st = v.anon as VmaTag;
-      if (st.forkChild && st.tag === 0) fail(`${where}: fork child without a tag`);
-      if (this.ptes.holdsAny(v) && st.tag === 0) fail(`${where}: holds pages but has no tag`);
+    for (const v of this.checkTags(vmas, fail)) {
       // (P), one way: every frame entry is on its frame's chain.
       this.ptes.forEachFrame(v, (i, f) => {
         frameEntries++;
-        if (this.chains.get(f)?.has(v) !== true) fail(`${where} index ${i}: frame ${f.pfn} is held but not chained`);
+        if (this.chains.get(f)?.has(v) !== true) fail(`vma 0x${v.start.toString(16)} index ${i}: frame ${f.pfn} is held but not chained`);
       });
     }
     // (P), the other way: every chain entry is a frame entry.

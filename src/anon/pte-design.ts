@@ -22,17 +22,22 @@
 // (prepare, swapInOwner: its PageOwner), and how its reverse map finds
 // a page's ptes (rmap, swapOut).
 //
+// TaggedPteDesign adds what the scan and pte chains share: vma.anon is
+// only the vma's merge tag (src/anon/merge-tag.ts, whose MergeTags make
+// its hooks), and every anonymous page has one owner, anonOwner.
+//
 // AnonVmaDesignBase adds what the two anon_vma designs share: the anon_vmas
 // alive and their counters, the reverse map (a page's anon_vma lists the
 // vmas that may map it; a file page's i_mmap), swap-out through that list,
 // and the stats both report.
 
-import type { PageOwner } from '../mm/address-space.js';
+import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { AnonPtes } from './anon-ptes.js';
 import type { AnonDesign, Peek } from './design.js';
+import { MergeTag, MergeTags } from './merge-tag.js';
 
 export abstract class PteDesign implements AnonDesign {
   abstract readonly name: string;
@@ -209,6 +214,71 @@ export abstract class PteDesign implements AnonDesign {
       }
     }
     return covering;
+  }
+}
+
+/**
+ * What the designs with no anon_vma share (the scan, pte chains): vma.anon
+ * is only the vma's merge tag (src/anon/merge-tag.ts), and every anonymous
+ * page has one owner, `anonOwner`, which says nothing about where it is
+ * mapped.
+ */
+export abstract class TaggedPteDesign extends PteDesign {
+  /** The owner of every anonymous frame. */
+  protected readonly anonOwner: PageOwner = { id: newOwnerId(), file: null };
+  protected readonly tags = new MergeTags((vma) => this.tagOf(vma));
+
+  private tagOf(vma: Vma): MergeTag {
+    const st = vma.anon;
+    if (!(st instanceof MergeTag)) throw new Error(`${this.name}: private vma at 0x${vma.start.toString(16)} has no ptes`);
+    return st;
+  }
+
+  protected newState(): MergeTag {
+    return new MergeTag();
+  }
+
+  /** A vma's first write takes a tag (MergeTags.prepare); the page's owner is anonOwner. */
+  protected prepare(vma: Vma): PageOwner {
+    this.tags.prepare(vma);
+    return this.anonOwner;
+  }
+
+  protected swapInOwner(): PageOwner {
+    return this.anonOwner;
+  }
+
+  protected forkState(parent: Vma, child: Vma): void {
+    child.anon = new MergeTag();
+    this.tags.fork(parent, child);
+  }
+
+  protected splitState(vma: Vma, tail: Vma): void {
+    tail.anon = new MergeTag();
+    this.tags.split(vma, tail);
+  }
+
+  protected mergeState(prev: Vma, next: Vma): boolean {
+    return this.tags.merge(prev, next);
+  }
+
+  /**
+   * vma.anon of each vma: none for a shared one; for a private one a tag
+   * that keeps MergeTags.check's rules. Returns the private vmas.
+   */
+  protected checkTags(vmas: readonly Vma[], fail: (msg: string) => never): Vma[] {
+    const priv: Vma[] = [];
+    for (const v of vmas) {
+      const where = `vma 0x${v.start.toString(16)}`;
+      if (v.shared) {
+        if (v.anon !== null) fail(`${where}: shared vma has anonymous ptes`);
+        continue;
+      }
+      if (!(v.anon instanceof MergeTag)) fail(`${where}: private vma has no ptes`);
+      this.tags.check(v, this.ptes.holdsAny(v), where, fail);
+      priv.push(v);
+    }
+    return priv;
   }
 }
 

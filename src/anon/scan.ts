@@ -6,8 +6,10 @@
 //     sparse array from page index (vm_pgoff-relative) to a frame or a
 //     swap slot, each entry holding one reference. What the designs whose
 //     ptes hold pages do alike (lookup, copy-on-write, fork's copy, split,
-//     merge, discard, truncate) is PteDesign's (src/anon/pte-design.ts);
-//     this module keeps the merge tags and the scanning reverse map.
+//     merge, discard, truncate) is PteDesign's (src/anon/pte-design.ts),
+//     and what it shares with pte chains (vma.anon is only a merge tag,
+//     one owner for every anonymous page) is TaggedPteDesign's, there;
+//     this module keeps the scanning reverse map.
 //   - fork copies the parent's entries into the child's, each with one more
 //     reference (dup_mmap copying ptes); nothing else records the sharing.
 //   - A write fault copies unless the page's reference count says this
@@ -21,8 +23,8 @@
 //     a page swapped in while other entries still hold its slot stays
 //     there, so the next process faulting that slot gets the same frame;
 //     the cache entry goes with the slot's last reference.
-// Anonymous frames all have one owner, `anonOwner` ({id, file: null}): nothing
-// about a frame says where it is mapped (the `frames` report tells
+// Anonymous frames all have one owner, `anonOwner` ({id, file: null};
+// TaggedPteDesign's): nothing about a frame says where it is mapped (the `frames` report tells
 // anonymous pages apart by pageId).
 //
 // INVARIANTS (checked by check(), with anon-ptes.ts's (E), (S), (W)):
@@ -43,15 +45,11 @@
 // Merging vmas. A program can see how Linux merged its vmas (mremap of a
 // range spanning two kernel vmas fails with EFAULT), and Linux 6.18 merges
 // only vmas whose anon_vmas are compatible. The scan has no anon_vma, but
-// keeps the one bit of it that decides merging: a per-vma `tag` standing
-// for the anon_vma's identity (0: none yet) and `forkChild` (its
-// anon_vma_chain came from a parent: not singular). The tag is set at the
-// first write fault (anon_vma_prepare, sharing a compatible neighbour's
-// when find_mergeable_anon_vma would), a fork child with a tag gets a new
-// one, a split copies it; is_mergeable_anon_vma() then says: equal tags
-// merge; a tagged vma merges with an untagged one unless it is a fork
-// child. (anon_vma reuse at fork is not modelled: a child always gets a
-// new tag.) Merging is then just moving next's entries into prev.
+// keeps the one bit of it that decides merging: each vma's merge tag
+// (src/anon/merge-tag.ts: a `tag` standing for the anon_vma's identity and
+// `forkChild`, set at the first write fault, at fork and at split as 6.18
+// sets its anon_vmas), on which is_mergeable_anon_vma() decides. Merging is
+// then just moving next's entries into prev.
 //
 // Cases the post does not cover, and how the scan handles them:
 //   - MADV_DONTNEED in a vma whose pages are shared with other processes
@@ -77,107 +75,21 @@
 //     vmas drop their entries (remove()), so the child's entry is the
 //     page's only holder and the write reuses the page instead of copying.
 
-import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible } from './anon-ptes.js';
 import type { DesignContext } from './design.js';
-import { PteDesign } from './pte-design.js';
+import { TaggedPteDesign } from './pte-design.js';
 
-/** What a private vma keeps in vma.anon (its ptes are in AnonPtes). */
-class VmaTag {
-  /** The identity of the anon_vma Linux would give this vma (0: none yet); merging only. */
-  tag = 0;
-  /** Linux's vma_is_fork_child(): the tag came with a fork from a parent that had one. */
-  forkChild = false;
-}
-
-export class ScanDesign extends PteDesign {
+export class ScanDesign extends TaggedPteDesign {
   readonly name = 'scan';
 
-  /** The owner of every anonymous frame: it says nothing about where the frame is mapped. */
-  private readonly anonOwner: PageOwner = { id: newOwnerId(), file: null };
   /** The vmas holding the frame the last scan found, for swapOut right after rmap (one scan per eviction). */
   private lastScan: { frame: Frame; holders: Vma[] } | null = null;
-  private nextTag = 1;
 
   private ptesScanned = 0;
 
   constructor(frames: FrameAllocator, private readonly ctx: DesignContext) {
     super(frames);
-  }
-
-  private static of(vma: Vma): VmaTag {
-    const st = vma.anon;
-    if (!(st instanceof VmaTag)) throw new Error(`scan: private vma at 0x${vma.start.toString(16)} has no ptes`);
-    return st;
-  }
-
-  // ---------------------------------------------------------------- tags
-
-  protected newState(): VmaTag {
-    return new VmaTag();
-  }
-
-  /**
-   * A vma's first write takes a tag: a compatible neighbour's
-   * (find_mergeable_anon_vma), else a new one. Every anonymous page has
-   * the one owner.
-   */
-  protected prepare(vma: Vma): PageOwner {
-    const st = ScanDesign.of(vma);
-    if (st.tag === 0) {
-      const reusable = (old: Vma, a: Vma, b: Vma): number => {
-        if (old.shared || !anonVmaCompatible(a, b)) return 0;
-        const o = ScanDesign.of(old);
-        return o.forkChild ? 0 : o.tag;
-      };
-      const next = vma.mm.vmas.next(vma);
-      const prev = vma.mm.vmas.prev(vma);
-      st.tag = (next !== null ? reusable(next, vma, next) : 0) ||
-        (prev !== null ? reusable(prev, prev, vma) : 0) ||
-        this.nextTag++;
-      st.forkChild = false;
-    }
-    return this.anonOwner;
-  }
-
-  protected swapInOwner(): PageOwner {
-    return this.anonOwner;
-  }
-
-  /** anon_vma_fork(): a parent with an anon_vma gives the child a new one chained below its own. */
-  protected forkState(parent: Vma, child: Vma): void {
-    const p = ScanDesign.of(parent);
-    const c = new VmaTag();
-    if (p.tag !== 0) {
-      c.tag = this.nextTag++;
-      c.forkChild = true;
-    }
-    child.anon = c;
-  }
-
-  protected splitState(vma: Vma, tail: Vma): void {
-    const st = ScanDesign.of(vma);
-    const t = new VmaTag();
-    t.tag = st.tag;
-    t.forkChild = st.forkChild;
-    tail.anon = t;
-  }
-
-  /** is_mergeable_anon_vma() in Linux 6.18's mm/vma.c. */
-  protected mergeState(prev: Vma, next: Vma): boolean {
-    const a = ScanDesign.of(prev);
-    const b = ScanDesign.of(next);
-    if (a.tag !== 0 && b.tag !== 0) {
-      if (a.tag !== b.tag) return false;
-    } else if (a.tag !== 0 || b.tag !== 0) {
-      const tagged = a.tag !== 0 ? a : b;
-      if (tagged.forkChild) return false;
-      a.tag = tagged.tag;
-      a.forkChild = false;
-    }
-    return true;
   }
 
   // ---------------------------------------------------------------- rmap
@@ -242,18 +154,7 @@ export class ScanDesign extends PteDesign {
   // ---------------------------------------------------------- invariants
 
   protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
-    for (const v of vmas) {
-      const where = `vma 0x${v.start.toString(16)}`;
-      if (v.shared) {
-        if (v.anon !== null) fail(`${where}: shared vma has anonymous ptes`);
-        continue;
-      }
-      if (!(v.anon instanceof VmaTag)) fail(`${where}: private vma has no ptes`);
-      const st = v.anon as VmaTag;
-      if (st.forkChild && st.tag === 0) fail(`${where}: fork child without a tag`);
-      // Linux: a vma with anonymous pages has an anon_vma.
-      if (this.ptes.holdsAny(v) && st.tag === 0) fail(`${where}: holds pages but has no tag`);
-    }
+    this.checkTags(vmas, fail);
     // (C), for every page held by an entry or the swap cache.
     for (const [f, n] of this.ptes.heldFrames()) {
       if (f.owner !== this.anonOwner) fail(`frame ${f.pfn} is held but is not an anonymous page`);
