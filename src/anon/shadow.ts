@@ -495,7 +495,7 @@ export class ShadowDesign implements AnonDesign {
 
   renumber(vma: Vma): void {
     const old = vma.space!;
-    if (old.file !== null || this.isFresh(vma)) return;
+    if (old.file !== null || this.aloneOnEmptyRoot(vma)) return;
     old.vmas.delete(vma);
     this.attach(vma, this.newObject(null));
     vma.cowNewSpace = false;
@@ -524,12 +524,14 @@ export class ShadowDesign implements AnonDesign {
       next.space = null;
       return true;
     }
-    if (this.isFresh(next)) {
+    // One side has never had an anonymous page (Linux: no anon_vma): the
+    // other side's object takes its range over, seeing nothing there.
+    if (!next.anonFaulted) {
       this.extend(prev, next.pgoff, next.endIndex);
       this.detach(next);
       return true;
     }
-    if (this.isFresh(prev)) {
+    if (!prev.anonFaulted) {
       this.extend(next, prev.pgoff, prev.endIndex);
       this.detach(prev);
       this.attach(prev, next.space!);
@@ -542,7 +544,7 @@ export class ShadowDesign implements AnonDesign {
   }
 
   /** A private anonymous vma alone on a root object that holds nothing yet. */
-  private isFresh(v: Vma): boolean {
+  private aloneOnEmptyRoot(v: Vma): boolean {
     const s = v.space!;
     return (
       s.file === null && s.parent === null && s.children.size === 0 &&

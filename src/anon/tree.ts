@@ -417,7 +417,7 @@ export class TreeDesign implements AnonDesign {
     // It sees nothing; a fresh root space keeps it from seeing, at its new
     // indices, pages that others on its old space hold there.
     const old = vma.space!;
-    if (old.file !== null || this.isFresh(vma)) return;
+    if (old.file !== null || this.aloneOnEmptyRoot(vma)) return;
     old.vmas.delete(vma);
     this.attach(vma, this.newSpace(null));
     vma.cowNewSpace = false;
@@ -449,12 +449,14 @@ export class TreeDesign implements AnonDesign {
       next.space = null;
       return true;
     }
-    if (this.isFresh(next)) {
+    // One side has never had an anonymous page (Linux: no anon_vma): the
+    // other side's space takes its range over, seeing nothing there.
+    if (!next.anonFaulted) {
       this.extend(prev, next.pgoff, next.endIndex);
       this.detach(next);
       return true;
     }
-    if (this.isFresh(prev)) {
+    if (!prev.anonFaulted) {
       this.extend(next, prev.pgoff, prev.endIndex);
       this.detach(prev);
       this.attach(prev, next.space!);
@@ -467,7 +469,7 @@ export class TreeDesign implements AnonDesign {
   }
 
   /** A private anonymous vma alone on a root space that holds nothing yet. */
-  private isFresh(v: Vma): boolean {
+  private aloneOnEmptyRoot(v: Vma): boolean {
     const s = v.space!;
     return (
       s.file === null && s.parent === null && s.children.size === 0 &&

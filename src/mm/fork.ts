@@ -26,6 +26,7 @@ export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
     // anon_vma_fork(): the child gets an anon_vma if the parent had one,
     // unless the range is wiped (dup_mmap clears it).
     c.anonFaulted = v.anonFaulted && !v.wipeonfork;
+    c.forkChild = c.anonFaulted;
     const lo = v.start / PAGE_SIZE;
     const hi = v.end / PAGE_SIZE;
     if (v.shared) {

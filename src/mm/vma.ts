@@ -41,6 +41,12 @@ export class Vma {
    * its pgoff; mprotect drops VM_ACCOUNT only from an unfaulted one).
    */
   anonFaulted = false;
+  /**
+   * Linux's vma_is_fork_child(): the anon_vma came with a fork (its chain is
+   * not singular). Such a vma never merges with a neighbour that has no
+   * anon_vma (is_mergeable_anon_vma()).
+   */
+  forkChild = false;
 
   // --- Anonymous-memory design state (private vmas) ---
   /**
