@@ -360,7 +360,7 @@ export class AnonPtes {
  */
 export function anonVmaCompatible(a: Vma, b: Vma): boolean {
   return (
-    a.end === b.start && a.file === b.file && a.shared === b.shared &&
+    a.end === b.start && a.file === b.file && a.shared === b.shared && a.account === b.account &&
     a.dontfork === b.dontfork && a.wipeonfork === b.wipeonfork && b.pgoff === a.endIndex
   );
 }

@@ -87,15 +87,22 @@ export class MergeTags {
     t.forkChild = s.forkChild;
   }
 
-  /** is_mergeable_anon_vma() in Linux 6.18's mm/vma.c. If `prev` may absorb `next`, an untagged prev takes next's tag. */
-  merge(prev: Vma, next: Vma): boolean {
+  /** is_mergeable_anon_vma() in Linux 6.18's mm/vma.c: may `prev` absorb `next`? Changes nothing. */
+  mergeable(prev: Vma, next: Vma): boolean {
     const a = this.of(prev);
     const b = this.of(next);
     if (a.tag !== 0 && b.tag !== 0) return a.tag === b.tag;
-    if (a.tag !== 0 || b.tag !== 0) {
-      const tagged = a.tag !== 0 ? a : b;
-      if (tagged.forkChild) return false;
-      a.tag = tagged.tag;
+    if (a.tag !== 0 || b.tag !== 0) return !(a.tag !== 0 ? a : b).forkChild;
+    return true;
+  }
+
+  /** mergeable(), and if so an untagged prev takes next's tag (dup_anon_vma). */
+  merge(prev: Vma, next: Vma): boolean {
+    if (!this.mergeable(prev, next)) return false;
+    const a = this.of(prev);
+    const b = this.of(next);
+    if (a.tag === 0 && b.tag !== 0) {
+      a.tag = b.tag;
       a.forkChild = false;
     }
     return true;

@@ -25,8 +25,9 @@ export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
     c.account = v.account;
     // anon_vma_fork(): the child gets an anon_vma if the parent had one,
     // unless the range is wiped (dup_mmap clears it).
-    c.anonFaulted = v.anonFaulted && !v.wipeonfork;
-    c.forkChild = c.anonFaulted;
+    // anon_vma_fork(): the child gets an anon_vma of its own if the parent
+    // had one (and is then a fork child), unless the range is wiped.
+    if (!v.wipeonfork) k.tags.fork(v, c);
     const lo = v.start / PAGE_SIZE;
     const hi = v.end / PAGE_SIZE;
     if (v.shared) {

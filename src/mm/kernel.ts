@@ -2,6 +2,7 @@
 // design, and the counters. One Kernel per simulated machine.
 
 import type { AnonDesign } from '../anon/design.js';
+import type { MergeTags } from '../anon/merge-tag.js';
 import type { FrameAllocator } from './frames.js';
 
 export interface Counters {
@@ -15,6 +16,8 @@ export interface Kernel {
   readonly frames: FrameAllocator;
   readonly design: AnonDesign;
   readonly counters: Counters;
+  /** Linux's anon_vma identities, for merging (Vma.linuxAnon). */
+  readonly tags: MergeTags;
   /**
    * Make sure `n` frames can be allocated, reclaiming if memory is full.
    * Called before an operation takes frames, never in the middle of one,

@@ -5,6 +5,7 @@
 // anything runs): processes and files named by a command exist.
 
 import { DEFAULT_DESIGN, DESIGNS, type AnonDesign, type DesignOptions } from '../anon/index.js';
+import { MergeTags } from '../anon/merge-tag.js';
 import type { Command } from '../trace/ast.js';
 import { TASK_SIZE } from './constants.js';
 import { File } from './file.js';
@@ -52,6 +53,7 @@ export class Machine implements Kernel {
   /** Files by name. */
   readonly files = new Map<string, File>();
   readonly reclaimer = new Reclaimer(this);
+  readonly tags = new MergeTags((v) => v.linuxAnon);
   private commands = 0;
   private vmasPeak = 0;
   private structuresPeak = 0;

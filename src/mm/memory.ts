@@ -32,7 +32,7 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
   const file = vma.file;
   // anon_vma_prepare() comes first in a private write fault, even one that
   // then finds the file too short (do_cow_fault).
-  if (write && !vma.shared) vma.anonFaulted = true;
+  if (write && !vma.shared) k.tags.prepare(vma);
   if (file !== null && index >= file.pages) {
     k.counters.sigbus++;
     return 'SIGBUS';

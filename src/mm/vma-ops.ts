@@ -34,8 +34,7 @@ export function splitVma(k: Kernel, v: Vma, addr: number): Vma {
   tail.dontfork = v.dontfork;
   tail.wipeonfork = v.wipeonfork;
   tail.account = v.account;
-  tail.anonFaulted = v.anonFaulted;
-  tail.forkChild = v.forkChild;
+  k.tags.split(v, tail);
   v.mm.vmas.remove(v);
   v.end = addr;
   v.mm.vmas.insert(v);
@@ -114,11 +113,9 @@ function compatible(a: Vma, b: Vma): boolean {
 /** Merge `b` into `a` if Linux would; returns whether it did. */
 export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
   if (!compatible(a, b)) return false;
-  // is_mergeable_anon_vma(): when only one side has an anon_vma, it must
-  // not have come with a fork (the other side would share a chain that is
-  // not its own). Both with one: the design decides whether they are the
-  // same (the tree: the same space).
-  if (!a.shared && a.anonFaulted !== b.anonFaulted && (a.anonFaulted ? a : b).forkChild) return false;
+  // is_mergeable_anon_vma(): the same anon_vma, or one side without one
+  // that did not come with a fork; then the design must agree too.
+  if (!a.shared && !k.tags.mergeable(a, b)) return false;
   if (a.shared) {
     // Same file (or the same shm object) at contiguous offsets.
     b.space = null;
@@ -130,10 +127,7 @@ export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
   if (b.file !== null) b.file.mappings.delete(b);
   a.end = b.end;
   // dup_anon_vma(): the merged vma has the anon_vma either side had.
-  if (!a.anonFaulted && b.anonFaulted) {
-    a.anonFaulted = true;
-    a.forkChild = b.forkChild;
-  }
+  if (!a.shared) k.tags.merge(a, b);
   return true;
 }
 

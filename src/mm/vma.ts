@@ -11,6 +11,7 @@
 import type { AddressSpace } from './address-space.js';
 import { PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from './constants.js';
 import type { File } from './file.js';
+import type { MergeTag } from '../anon/merge-tag.js';
 import type { Mm } from './mm.js';
 
 export class Vma {
@@ -33,20 +34,22 @@ export class Vma {
    */
   account = false;
   /**
-   * Whether Linux would have given this vma an anon_vma by now: set by its
-   * first write fault (anon_vma_prepare(), even one that then gets SIGBUS),
-   * inherited at fork, kept by splits and moves. Design-independent; it
-   * decides what Linux's merge and mremap rules that depend on anon_vma do
-   * (an unfaulted anonymous vma moved by mremap takes the new address as
-   * its pgoff; mprotect drops VM_ACCOUNT only from an unfaulted one).
+   * The anon_vma Linux would have given this vma (its merge tag; see
+   * src/anon/merge-tag.ts): tag 0 until the vma's first write fault
+   * (anon_vma_prepare(), even one that then gets SIGBUS), a new one for a
+   * fork child, shared by splits and taken over by merges. Kept by the
+   * machine whatever the design, because what Linux merges is visible
+   * (mremap over two vmas fails with EFAULT): vmas with different anon_vmas
+   * never merge; an unfaulted anonymous vma moved by mremap takes the new
+   * address as its pgoff; mprotect drops VM_ACCOUNT only from an unfaulted
+   * one.
    */
-  anonFaulted = false;
-  /**
-   * Linux's vma_is_fork_child(): the anon_vma came with a fork (its chain is
-   * not singular). Such a vma never merges with a neighbour that has no
-   * anon_vma (is_mergeable_anon_vma()).
-   */
-  forkChild = false;
+  readonly linuxAnon: MergeTag = { tag: 0, forkChild: false };
+
+  /** Whether Linux would have given this vma an anon_vma by now. */
+  get anonFaulted(): boolean {
+    return this.linuxAnon.tag !== 0;
+  }
 
   // --- Anonymous-memory design state (private vmas) ---
   /**
