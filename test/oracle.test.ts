@@ -6,7 +6,9 @@
 // kept .out files must still be what Linux prints.
 //
 // Seeds: VMTREE_ORACLE_SEEDS per profile (default 300 under CI, 40
-// otherwise), starting at VMTREE_ORACLE_FIRST_SEED (default 1). Needs the
+// otherwise; a quarter as many --quirks traces, whose results depend on
+// which vmas Linux merged), starting at VMTREE_ORACLE_FIRST_SEED (default
+// 1). Needs the
 // kernel oracle (a C compiler, root for pagemap): skipped without it,
 // except under CI=true, where its absence fails.
 
@@ -22,6 +24,8 @@ const avail = kernelOracleAvailable();
 const required = process.env.CI === 'true';
 const SEEDS = Number(process.env.VMTREE_ORACLE_SEEDS ?? (required ? 300 : 40));
 const FIRST = Number(process.env.VMTREE_ORACLE_FIRST_SEED ?? 1);
+/** Traces with --quirks (results that depend on how Linux merged its vmas: the spec's stretch goal). */
+const QUIRK_SEEDS = Math.max(1, Math.round(SEEDS / 4));
 
 const HERE = import.meta.dirname;
 const KEPT = ['golden', path.join('golden', 'native'), 'regressions'].flatMap((d) => {
@@ -62,6 +66,15 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
     expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
     expect(r.notPortable).toBe(0);
     expect(r.same).toBe(SEEDS * PROFILES.length);
+  });
+
+  it(`${QUIRK_SEEDS} non-portable (--quirks) traces per profile: vma merging as Linux does it`, async () => {
+    const r = await verifySeeds({
+      seeds: QUIRK_SEEDS, firstSeed: FIRST, ops: 150, profiles: PROFILES, quirks: true,
+      machine: { design }, maxDifferences: 3,
+    });
+    expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
+    expect(r.same + r.notPortable).toBe(QUIRK_SEEDS * PROFILES.length);
   });
 
   it('portable kept traces (golden) run the same on the simulator', () => {
