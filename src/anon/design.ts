@@ -92,6 +92,15 @@ export interface AnonDesign {
    */
   renumber?(vma: Vma): void;
 
+  /**
+   * At its first write fault, `vma` took the anon_vma of its neighbour
+   * `near` (Linux's find_mergeable_anon_vma(): adjacent, same flags but for
+   * access bits, contiguous pgoff), so Linux will merge them when their
+   * protections agree. A design whose merges depend on its own structures
+   * may make the two share them now. `vma` has had no anonymous page yet.
+   */
+  anonVmaShared?(vma: Vma, near: Vma): void;
+
   /** The vma was split: `tail` (new, same object) now covers the upper part. */
   split(vma: Vma, tail: Vma): void;
 

@@ -424,6 +424,22 @@ export class TreeDesign implements AnonDesign {
     this.tidy(old);
   }
 
+  anonVmaShared(vma: Vma, near: Vma): void {
+    // Join the neighbour's space, as a split sibling would be, when that
+    // keeps invariant (X): both unflagged, the space exclusive over vma's
+    // range, and vma alone on an empty root (it has seen nothing yet).
+    const s = near.space!;
+    if (s === vma.space || s.file !== null || near.cowNewSpace || vma.cowNewSpace) return;
+    if (!this.aloneOnEmptyRoot(vma) || s.children.size > 0) return;
+    if (TreeDesign.othersCover(s, vma, vma.pgoff, vma.endIndex)) return;
+    // What an earlier unmap left at vma's indices is stale; ancestors' pages there must not show.
+    this.dropUncovered(s, vma.pgoff, vma.endIndex, null);
+    if (s.parent !== null && s.parent.file === null) TreeDesign.clear(s, vma.pgoff, vma.endIndex);
+    this.detach(vma);
+    this.attach(vma, s);
+    vma.cowNewSpace = false;
+  }
+
   split(vma: Vma, tail: Vma): void {
     this.attach(tail, vma.space!);
     tail.cowNewSpace = vma.cowNewSpace;

@@ -32,7 +32,13 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
   const file = vma.file;
   // anon_vma_prepare() comes first in a private write fault, even one that
   // then finds the file too short (do_cow_fault).
-  if (write && !vma.shared) k.tags.prepare(vma);
+  if (write && !vma.shared) {
+    const near = k.tags.prepare(vma);
+    // find_mergeable_anon_vma() gave it a neighbour's anon_vma: Linux will
+    // merge the two once their flags agree, so the design may let them
+    // share its structures too.
+    if (near !== null) k.design.anonVmaShared?.(vma, near);
+  }
   if (file !== null && index >= file.pages) {
     k.counters.sigbus++;
     return 'SIGBUS';
