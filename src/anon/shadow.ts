@@ -535,7 +535,10 @@ export class ShadowDesign implements AnonDesign {
   }
 
   tryMerge(prev: Vma, next: Vma): boolean {
-    if (prev.space === next.space && prev.cowNewSpace === next.cowNewSpace) {
+    if (prev.space === next.space) {
+      // A flag only ever makes the next write take a new space, so the
+      // merged vma may carry it over both halves.
+      prev.cowNewSpace ||= next.cowNewSpace;
       next.space!.vmas.delete(next);
       next.space = null;
       return true;

@@ -460,7 +460,15 @@ export class TreeDesign implements AnonDesign {
   }
 
   tryMerge(prev: Vma, next: Vma): boolean {
-    if (prev.space === next.space && prev.cowNewSpace === next.cowNewSpace) {
+    // Linux lets these two merge (the machine checked their anon_vmas). If
+    // one lives on the parent of the other's space — split siblings after a
+    // fork, one of which has since copied a page — it can move down into
+    // that child space first, as a sibling of the other.
+    if (prev.space !== next.space) this.joinChild(prev, next) || this.joinChild(next, prev);
+    if (prev.space === next.space) {
+      // A flag only ever makes the next write take a new space, so the
+      // merged vma may carry it over both halves.
+      prev.cowNewSpace ||= next.cowNewSpace;
       next.space!.vmas.delete(next);
       next.space = null;
       return true;
@@ -482,6 +490,46 @@ export class TreeDesign implements AnonDesign {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Move `v` from its space down into `partner`'s space, a child of it, if
+   * that keeps both what v sees and invariant (X): partner unflagged, the
+   * child with no children of its own, nothing held or cleared there in v's
+   * range, and no other vma on it covering v's range.
+   */
+  private joinChild(v: Vma, partner: Vma): boolean {
+    const child = partner.space!;
+    if (partner.cowNewSpace || child.children.size > 0) return false;
+    if (child.parent === null && this.holdsAll(child, partner) && v.space!.file === null && child !== v.space) {
+      // The cut took partner's space off the tree; it needs no parent, so
+      // hanging it under v's space again changes nothing partner sees.
+      child.parent = v.space;
+      v.space!.children.add(child);
+      this.depthPeak = Math.max(this.depthPeak, TreeDesign.depth(child));
+    }
+    if (child.parent !== v.space) return false;
+    if (TreeDesign.othersCover(child, v, v.pgoff, v.endIndex)) return false;
+    let held = 0;
+    child.pages.forRange(v.pgoff, v.endIndex, () => { held++; });
+    child.swapped?.forRange(v.pgoff, v.endIndex, () => { held++; });
+    if (held > 0) return false;
+    if (child.cleared !== null && child.cleared.intervals().some(([lo, hi]) => lo < v.endIndex && hi > v.pgoff)) return false;
+    const old = v.space!;
+    old.vmas.delete(v);
+    this.attach(v, child);
+    v.cowNewSpace = false;
+    this.tidy(old);
+    return true;
+  }
+
+  /** Whether `s` holds every index of `v` and is used by v alone (the cut's condition). */
+  private holdsAll(s: AddressSpace, v: Vma): boolean {
+    if (s.vmas.size !== 1 || s.cleared !== null || s.held < v.pages) return false;
+    let inside = 0;
+    s.pages.forRange(v.pgoff, v.endIndex, () => { inside++; });
+    s.swapped?.forRange(v.pgoff, v.endIndex, () => { inside++; });
+    return inside === v.pages;
   }
 
   /** A private anonymous vma alone on a root space that holds nothing yet. */
