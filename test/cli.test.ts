@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTrace } from '../src/trace/gen.js';
 import { main } from '../src/cli.js';
+import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vmtree.js');
@@ -33,40 +34,6 @@ function sh(script: string): { stdout: string; stderr: string; statuses: number[
   return { stdout: r.stdout, stderr: r.stderr.replace(/STATUS [\d ]+\n?$/, ''), statuses: m ? m[1]!.trim().split(' ').map(Number) : [] };
 }
 
-const SPEC_EXAMPLE = `file data 0x4000
-fwrite data 0x1000 7
-spawn a
-a mmap 0x100000000000 0x3000 rw private
-a mmap 0x100000003000 0x2000 r shared data 0x2000
-a write 0x100000000000 1
-fork a b
-b write 0x100000000000 2
-a read 0x100000000000         # 1: b's write went to b's own copy
-b mmap 0x100000010000 0x1000 r private data 0x1000
-b read 0x100000010000         # 7: the file's page
-a maps
-frames
-`;
-
-const SPEC_OUTPUT = `1 ok
-2 ok
-3 ok
-4 ok
-5 ok
-6 ok
-7 ok
-8 ok
-9 1
-10 ok
-11 7
-12 maps a
-  0x100000000000-0x100000003000 rw-p anon
-  0x100000003000-0x100000005000 r--s data@0x2000
-13 frames
-  zero: a:0x100000001000 a:0x100000002000 b:0x100000001000 b:0x100000002000
-  a:0x100000003000 b:0x100000003000
-  a:0x100000004000 b:0x100000004000
-`;
 
 beforeAll(() => {
   // Build dist/ for bin/vmtree.js. Type errors elsewhere in a work-in-progress
@@ -206,13 +173,13 @@ describe('run', () => {
     expect(readFileSync(path.join(ROOT, 'examples', 'spec-example.vmt'), 'utf8')).toBe(SPEC_EXAMPLE);
     const r = vmtree(['run', 'examples/spec-example.vmt']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(SPEC_OUTPUT);
+    expect(r.stdout).toBe(SPEC_EXAMPLE_OUTPUT);
     expect(r.status).toBe(0);
   });
 
   it('reads the trace from standard input', () => {
     const r = vmtree(['run', '-'], SPEC_EXAMPLE);
-    expect(r.stdout).toBe(SPEC_OUTPUT);
+    expect(r.stdout).toBe(SPEC_EXAMPLE_OUTPUT);
     expect(r.status).toBe(0);
   });
 
@@ -220,7 +187,7 @@ describe('run', () => {
     const json = path.join(tmp, 'stats.json');
     const r = vmtree(['run', '--stats', '--stats-json', json, '--design', 'tree', 'examples/spec-example.vmt']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(SPEC_OUTPUT);
+    expect(r.stdout).toBe(SPEC_EXAMPLE_OUTPUT);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('stats (design tree)');
     const rows = lines.slice(1);

@@ -15,12 +15,22 @@ import { DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/mm/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
+import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 const dir = join(import.meta.dirname, 'golden');
 const traces = readdirSync(dir).filter((f) => f.endsWith('.vmt')).sort();
 
 describe.each(Object.keys(DESIGNS))('golden traces, design %s', (design) => {
   it('has traces', () => expect(traces.length).toBeGreaterThan(5));
+  it("the spec's example", () => {
+    const m = new Machine({ design });
+    let out = '';
+    for (const c of parseTrace(SPEC_EXAMPLE, 'spec')) {
+      out += `${c.line} ${m.exec(c)}\n`;
+      checkInvariants(m);
+    }
+    expect(out).toBe(SPEC_EXAMPLE_OUTPUT);
+  });
   for (const name of traces) {
     it(name, () => {
       const text = readFileSync(join(dir, name));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureNativeRunner, kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
+import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GOLDEN = path.join(HERE, 'golden', 'native');
@@ -27,41 +28,6 @@ if (!avail.ok && required) {
   console.warn(`test/native.test.ts skipped: kernel oracle unavailable: ${avail.why}`);
 }
 
-// The `## Example` section of the spec, verbatim.
-const SPEC_EXAMPLE = `file data 0x4000
-fwrite data 0x1000 7
-spawn a
-a mmap 0x100000000000 0x3000 rw private
-a mmap 0x100000003000 0x2000 r shared data 0x2000
-a write 0x100000000000 1
-fork a b
-b write 0x100000000000 2
-a read 0x100000000000         # 1: b's write went to b's own copy
-b mmap 0x100000010000 0x1000 r private data 0x1000
-b read 0x100000010000         # 7: the file's page
-a maps
-frames
-`;
-
-const SPEC_EXAMPLE_OUTPUT = `1 ok
-2 ok
-3 ok
-4 ok
-5 ok
-6 ok
-7 ok
-8 ok
-9 1
-10 ok
-11 7
-12 maps a
-  0x100000000000-0x100000003000 rw-p anon
-  0x100000003000-0x100000005000 r--s data@0x2000
-13 frames
-  zero: a:0x100000001000 a:0x100000002000 b:0x100000001000 b:0x100000002000
-  a:0x100000003000 b:0x100000003000
-  a:0x100000004000 b:0x100000004000
-`;
 
 const goldenNames = readdirSync(GOLDEN).filter((f) => f.endsWith('.vmt')).sort();
 
