@@ -21,11 +21,8 @@
 // while an existing regression still fails on the simulator (unless
 // VMTREE_SAVE_REGRESSIONS=1).
 //
-// Every test/regressions/*.vmt is also run on both models against its .out.
-// A regression whose first line starts `# quirk: vma merging` is a known gap
-// of the simulator (merge-dependent mremap results): the simulator must match
-// Linux up to the first merge-dependent mremap that differs — and must differ
-// there, so that the day it matches the tag is removed.
+// Every test/regressions/*.vmt is also run on the naive model and on the
+// simulator with every design, against its .out.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -270,38 +267,13 @@ describe('regressions (test/regressions/*.vmt)', () => {
       const m = new NaiveMachine({ frameGroups: !SKIP_FRAME_GROUPS });
       expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
     });
-    const quirk = readFileSync(path, 'utf8').startsWith('# quirk: vma merging');
-    for (const d of Object.keys(DESIGNS).filter((x) => x !== DEFAULT_DESIGN)) {
+    for (const d of Object.keys(DESIGNS)) {
       it(`${name}: simulator, design ${d}`, () => {
         const { cmds, expected } = load();
         const m = new Machine({ design: d });
-        const got = compareOut(cmds, cmds.map((c) => m.exec(c)), expected);
-        if (!quirk) {
-          expect(got).toBe(expected);
-          return;
-        }
-        // A known gap of the tree; another design may match Linux here, or
-        // differ only from a merge-dependent mremap on.
-        const a = splitResults(got);
-        const b = splitResults(expected);
-        const at = a.findIndex((x, i) => x !== b[i]);
-        if (at >= 0) expect(mergeDependent(cmds[at]!, a[at]!, b[at]!), `result ${at + 1}: ${a[at]} vs ${b[at]}`).toBe(true);
+        expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
       });
     }
-    it(`${name}: simulator${quirk ? ' (known gap: vma merging)' : ''}`, () => {
-      const { cmds, expected } = load();
-      const m = new Machine();
-      const got = compareOut(cmds, cmds.map((c) => m.exec(c)), expected);
-      if (!quirk) {
-        expect(got).toBe(expected);
-        return;
-      }
-      const a = splitResults(got);
-      const b = splitResults(expected);
-      const at = a.findIndex((x, i) => x !== b[i]);
-      expect(at, 'the simulator now matches Linux here: remove the quirk tag').toBeGreaterThanOrEqual(0);
-      expect(mergeDependent(cmds[at]!, a[at]!, b[at]!), `result ${at + 1} differs, and not as a merge-dependent mremap: ${a[at]} vs ${b[at]}`).toBe(true);
-    });
   }
 });
 

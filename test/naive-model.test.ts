@@ -16,6 +16,7 @@ import { fileTraceArbitrary, mergeTraceArbitrary, traceArbitrary } from './naive
 import { isRoot, runLinux, vmrunAvailable } from './naive/linux.js';
 import { NaiveMachine, runNaive } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, renumber } from './naive/trace-text.js';
+import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 /** Template text without its first newline. */
 const txt = (s: string): string => s.replace(/^\n/, '');
@@ -25,41 +26,8 @@ interface Case { name: string; trace: string; expected: string }
 const CASES: Case[] = [
   {
     name: "the spec's example",
-    trace: `
-file data 0x4000
-fwrite data 0x1000 7
-spawn a
-a mmap 0x100000000000 0x3000 rw private
-a mmap 0x100000003000 0x2000 r shared data 0x2000
-a write 0x100000000000 1
-fork a b
-b write 0x100000000000 2
-a read 0x100000000000         # 1: b's write went to b's own copy
-b mmap 0x100000010000 0x1000 r private data 0x1000
-b read 0x100000010000         # 7: the file's page
-a maps
-frames
-`,
-    expected: `
-1 ok
-2 ok
-3 ok
-4 ok
-5 ok
-6 ok
-7 ok
-8 ok
-9 1
-10 ok
-11 7
-12 maps a
-  0x100000000000-0x100000003000 rw-p anon
-  0x100000003000-0x100000005000 r--s data@0x2000
-13 frames
-  zero: a:0x100000001000 a:0x100000002000 b:0x100000001000 b:0x100000002000
-  a:0x100000003000 b:0x100000003000
-  a:0x100000004000 b:0x100000004000
-`,
+    trace: SPEC_EXAMPLE,
+    expected: SPEC_EXAMPLE_OUTPUT,
   },
   {
     name: 'which neighbouring mappings share one kernel vma (mremap EFAULT)',
