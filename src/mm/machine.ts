@@ -36,6 +36,13 @@ export interface MachineOptions {
   merge?: boolean;
   /** The shadow design's DragonFly-style limit on shadow chain length (default none). */
   shadowChainLimit?: number;
+  /**
+   * Whether a read fault of private anonymous memory maps the shared zero
+   * page (stock Linux, the default) or allocates a zeroed anonymous page of
+   * its own (kernels that forbid the zero page: s390's mm_forbids_zeropage,
+   * some sandbox kernels).
+   */
+  zeroPage?: boolean;
 }
 
 /**
