@@ -21,8 +21,14 @@
 // while an existing regression still fails on the simulator (unless
 // VMTREE_SAVE_REGRESSIONS=1).
 //
+// Every design runs in both kinds of kernel: with the shared zero page
+// (stock Linux) and without it (`zeroPage: false` on both sides; a fifth as
+// many sequences).
+//
 // Every test/regressions/*.vmt is also run on the naive model and on the
-// simulator with every design, against its .out.
+// simulator with every design, against its .out (stock Linux's output); and
+// without the zero page, on every design against the naive model in that
+// mode.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -152,10 +158,12 @@ const PROFILES: { name: string; prelude: fc.Arbitrary<Command[]>; commands: fc.A
 
 /** The design the simulator runs in the property being checked (fast-check runs synchronously). */
 let design = DEFAULT_DESIGN;
+/** Whether both sides map the shared zero page (stock Linux) in the property being checked. */
+let zeroPage = true;
 
 function setup(prelude: readonly Command[]): { model: Model; real: Real } {
-  const model: Model = { naive: new NaiveMachine(), names: emptyNames(), log: [], naiveOut: [] };
-  const real: Real = { machine: new Machine({ design }), out: [] };
+  const model: Model = { naive: new NaiveMachine({ zeroPage }), names: emptyNames(), log: [], naiveOut: [] };
+  const real: Real = { machine: new Machine({ design, zeroPage }), out: [] };
   for (const c of prelude) new VmCommand(c).run(model, real);
   return { model, real };
 }
@@ -225,12 +233,15 @@ function failingRegressions(): string[] {
   });
 }
 
-// Every design: the seed's tree gets RUNS sequences, the others a fifth each.
-describe.each(Object.keys(DESIGNS))('model-based: simulator (design %s) vs naive model', (d) => {
+// Every design: the seed's tree gets RUNS sequences, the others a fifth each;
+// without the zero page, a fifth of that.
+describe.each(Object.keys(DESIGNS).flatMap((d) => [[d, true], [d, false]] as const))(
+  'model-based: simulator (design %s, zero page %s) vs naive model', (d, zp) => {
   for (const profile of PROFILES) {
-    const runs = Math.max(1, Math.round((d === DEFAULT_DESIGN ? RUNS : RUNS / 5) * profile.share));
+    const runs = Math.max(1, Math.round((d === DEFAULT_DESIGN ? RUNS : RUNS / 5) * (zp ? 1 : 0.2) * profile.share));
     it(`agrees on ${runs} random command sequences (${profile.name})`, () => {
       design = d;
+      zeroPage = zp;
       const commandsArb = fc.commands([profile.commands.map((c) => new VmCommand(c))], { maxCommands: 100, size: 'max' });
       const prop = fc.property(profile.prelude, commandsArb, (prelude, cmds) => {
         stats.sequences++;
@@ -244,7 +255,7 @@ describe.each(Object.keys(DESIGNS))('model-based: simulator (design %s) vs naive
       if (run === undefined) {
         throw new Error(`fast-check failed but the replay agrees (seed ${out.seed}, path ${out.counterexamplePath}):\n${String(out.errorInstance)}`);
       }
-      const saved = saveRegression(run.log, run.naiveOut, run.simOut);
+      const saved = zp ? saveRegression(run.log, run.naiveOut, run.simOut) : 'not saved (no-zero-page mode)';
       throw new Error(`${describeRun(run.log, run.naiveOut, run.simOut)}--- seed ${out.seed}, path ${out.counterexamplePath}, ${out.numShrinks} shrinks\n--- saved: ${saved}\n`);
     });
   }
@@ -271,6 +282,13 @@ describe('regressions (test/regressions/*.vmt)', () => {
       it(`${name}: simulator, design ${d}`, () => {
         const { cmds, expected } = load();
         const m = new Machine({ design: d });
+        expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
+      });
+      it(`${name}: simulator without the zero page, design ${d}`, () => {
+        const { cmds } = load();
+        const naive = new NaiveMachine({ frameGroups: !SKIP_FRAME_GROUPS, zeroPage: false });
+        const expected = formatResults(cmds, cmds.map((c) => naive.exec(c)));
+        const m = new Machine({ design: d, zeroPage: false });
         expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
       });
     }

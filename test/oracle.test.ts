@@ -5,6 +5,17 @@
 // simulator, for every design; the outputs must be identical, and the
 // kept .out files must still be what Linux prints.
 //
+// Kernels differ in one thing a trace can see: whether a read fault of
+// private anonymous memory maps the shared zero page (stock Linux) or
+// allocates a page of its own (kernels that forbid the zero page). The
+// runner probes the host (`vmrun --probe`) and the simulator runs in the
+// same mode, so every comparison is at full strength, `frames` included, on
+// either kind of host. The kept .out files are stock Linux's output: on a
+// host with the zero page the kernel must print them exactly; on one
+// without, the kernel must print what the simulator prints in no-zero-page
+// mode (and test/golden.test.ts checks the .out files against the default,
+// stock mode).
+//
 // Seeds: VMTREE_ORACLE_SEEDS per profile (default 300 under CI, 40
 // otherwise; a quarter as many --quirks traces, whose results depend on
 // which vmas Linux merged), starting at VMTREE_ORACLE_FIRST_SEED (default
@@ -16,7 +27,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
-import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
+import { kernelOracleAvailable, probeKernel, runOnKernel } from '../src/oracle/native.js';
 import { describeDifference, runOnSimulator, verifySeeds } from '../src/oracle/verify.js';
 import { PROFILES } from '../src/trace/gen.js';
 
@@ -36,6 +47,11 @@ const KEPT = ['golden', path.join('golden', 'native'), 'regressions'].flatMap((d
     .map((f) => ({ name: path.join(d, f), vmt: path.join(dir, f), out: path.join(dir, f.replace(/\.vmt$/, '.out')) }));
 });
 
+/** The host's behaviour (null without the oracle). */
+const host = avail.ok ? await probeKernel() : null;
+const zeroPage = host?.zeroPage ?? true;
+if (host !== null) console.log(`test/oracle.test.ts: this kernel ${host.zeroPage ? 'has' : 'has no'} shared zero page`);
+
 if (!avail.ok && required) {
   describe('kernel oracle', () => {
     it('is available (required when CI=true)', () => {
@@ -46,13 +62,34 @@ if (!avail.ok && required) {
   console.warn(`test/oracle.test.ts skipped: kernel oracle unavailable: ${avail.why}`);
 }
 
+describe.skipIf(!avail.ok)('the host probe', () => {
+  // An independent look at the same fact: a trace that reads two untouched
+  // private anonymous pages and prints `frames` shows a zero: group exactly
+  // when the kernel has the zero page.
+  const probeTrace = 'spawn a\na mmap 0x100000000000 0x2000 r private\na read 0x100000000000\n' +
+    'a read 0x100000001000\nframes\n';
+  it(`agrees with what a trace sees (zero page ${zeroPage ? 'on' : 'off'})`, async () => {
+    const k = await runOnKernel(probeTrace, 'probe.vmt');
+    expect(k.status, k.stderr).toBe(0);
+    expect(k.stdout.includes('zero: a:0x100000000000 a:0x100000001000')).toBe(zeroPage);
+  });
+  it('a simulator in the other mode is caught', async () => {
+    const k = await runOnKernel(probeTrace, 'probe.vmt');
+    const wrong = runOnSimulator(probeTrace, 'probe.vmt', { zeroPage: !zeroPage });
+    const right = runOnSimulator(probeTrace, 'probe.vmt', { zeroPage });
+    expect(right.stdout).toBe(k.stdout);
+    expect(wrong.stdout).not.toBe(k.stdout);
+  });
+});
+
 describe.skipIf(!avail.ok)('kept traces still print what Linux prints', () => {
   for (const t of KEPT) {
     it(t.name, async () => {
       const text = readFileSync(t.vmt);
       const k = await runOnKernel(text, path.basename(t.vmt));
       expect(k.status, k.stderr).toBe(0);
-      expect(k.stdout).toBe(readFileSync(t.out, 'utf8'));
+      if (zeroPage) expect(k.stdout).toBe(readFileSync(t.out, 'utf8'));
+      else expect(k.stdout).toBe(runOnSimulator(text, path.basename(t.vmt), { zeroPage: false }).stdout);
     });
   }
 });
@@ -61,7 +98,7 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
   it(`${SEEDS} generated traces per profile (seeds ${FIRST}..${FIRST + SEEDS - 1})`, async () => {
     const r = await verifySeeds({
       seeds: SEEDS, firstSeed: FIRST, ops: 100, profiles: PROFILES, quirks: false,
-      machine: { design }, maxDifferences: 3,
+      machine: { design, zeroPage }, maxDifferences: 3,
     });
     expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
     expect(r.notPortable).toBe(0);
@@ -71,7 +108,7 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
   it(`${QUIRK_SEEDS} non-portable (--quirks) traces per profile: vma merging as Linux does it`, async () => {
     const r = await verifySeeds({
       seeds: QUIRK_SEEDS, firstSeed: FIRST, ops: 150, profiles: PROFILES, quirks: true,
-      machine: { design }, maxDifferences: 3,
+      machine: { design, zeroPage }, maxDifferences: 3,
     });
     expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
     expect(r.same + r.notPortable).toBe(QUIRK_SEEDS * PROFILES.length);

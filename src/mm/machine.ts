@@ -61,6 +61,7 @@ export class Machine implements Kernel {
   readonly files = new Map<string, File>();
   readonly reclaimer = new Reclaimer(this);
   readonly tags = new MergeTags((v) => v.linuxAnon);
+  readonly zeroPage: boolean;
   private commands = 0;
   private vmasPeak = 0;
   private structuresPeak = 0;
@@ -84,6 +85,7 @@ export class Machine implements Kernel {
       if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new Error('--swap must be a non-negative integer');
       this.frames.swap.capacity = opts.swap;
     }
+    this.zeroPage = opts.zeroPage ?? true;
     const designOpts: DesignOptions = { cut: opts.cut ?? true, merge: opts.merge ?? true };
     if (opts.shadowChainLimit !== undefined) designOpts.shadowChainLimit = opts.shadowChainLimit;
     this.design = factory(this.frames, designOpts, { mms: () => this.procs.values() });
