@@ -1,5 +1,5 @@
 // A deliberately naive, independent reference model of the vmtrace machine
-// (../../../shared/spec/vmtrace.md), used by the model-based tests to check
+// (docs/vmtrace.md), used by the model-based tests to check
 // the simulator in src/. It imports nothing from src/ but the command types.
 //
 // Naive on purpose:
