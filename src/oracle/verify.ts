@@ -7,10 +7,9 @@
 // Everything else — a different result line, a trace one side rejects and
 // the other runs, a crash of the simulator — is a difference.
 
-import { Machine, type MachineOptions } from '../mm/machine.js';
-import { TraceError } from '../trace/ast.js';
+import { EXIT, runToStatus } from '../cli/exit.js';
+import type { MachineOptions } from '../mm/machine.js';
 import { generateTrace, type Profile } from '../trace/gen.js';
-import { parseTrace } from '../trace/parse.js';
 import { runOnKernel } from './native.js';
 
 /** What one side printed: exit status as `vmtree run` would give it, stdout, stderr. */
@@ -22,21 +21,14 @@ export interface Outcome {
 
 /** Run a trace on the simulator exactly as `vmtree run NAME` would. */
 export function runOnSimulator(text: string | Uint8Array, name: string, opts: MachineOptions = {}): Outcome {
-  let cmds;
-  try {
-    cmds = parseTrace(typeof text === 'string' ? Buffer.from(text, 'latin1') : Buffer.from(text), name);
-  } catch (e) {
-    if (e instanceof TraceError) return { status: 2, stdout: '', stderr: `${e.message}\n` };
-    throw e;
-  }
-  const m = new Machine(opts);
   const out: string[] = [];
-  try {
-    for (const c of cmds) out.push(`${c.line} ${m.exec(c)}\n`);
-  } catch (e) {
-    return { status: 70, stdout: out.join(''), stderr: `simulator crashed: ${(e as Error).stack ?? e}\n` };
-  }
-  return { status: 0, stdout: out.join(''), stderr: '' };
+  const r = runToStatus(text, name, opts, (line) => out.push(line));
+  const stderr =
+    r.status === EXIT.OK ? ''
+    : r.status === EXIT.BAD_TRACE ? `${r.message}\n`
+    : r.status === EXIT.INTERNAL ? `simulator crashed: ${r.message}\n`
+    : `vmtree: ${r.message}\n`;
+  return { status: r.status, stdout: out.join(''), stderr };
 }
 
 export type Verdict = 'same' | 'different' | 'not-portable';
