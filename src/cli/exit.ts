@@ -1,11 +1,13 @@
 // Exit statuses, and the one function that runs a trace and maps what went
-// wrong to a status. `run`, `compare`, `verify` (its simulator side, in
-// src/oracle/verify.ts) and the tests all go through runToStatus(), so a
-// trace gets the same status and message everywhere.
+// wrong to a status. `run`, `compare`, `verify` (its simulator side,
+// runOnSimulator below, handed to src/oracle/verify.ts) and the tests all go
+// through runToStatus(), so a trace gets the same status and message
+// everywhere.
 
 import { OutOfMemoryError } from '../mm/frames.js';
 import { Machine, type MachineOptions } from '../mm/machine.js';
 import { TraceError, type Command } from '../trace/ast.js';
+import type { Outcome } from '../oracle/verify.js';
 import { parseTrace } from '../trace/parse.js';
 
 /** The exit statuses of `vmtree` (listed in `vmtree --help` and the README). */
@@ -100,4 +102,19 @@ export function runToStatus(
     return { status: EXIT.INTERNAL, message: String((e as Error).stack ?? e), error: e, machine };
   }
   return { status: EXIT.OK, message: '', machine };
+}
+
+/**
+ * Run a trace on the simulator exactly as `vmtree run NAME` would: its exit
+ * status, stdout and stderr (verify's simulator side, and the tests').
+ */
+export function runOnSimulator(text: string | Uint8Array, name: string, opts: MachineOptions = {}): Outcome {
+  const out: string[] = [];
+  const r = runToStatus(text, name, opts, (line) => out.push(line));
+  const stderr =
+    r.status === EXIT.OK ? ''
+    : r.status === EXIT.BAD_TRACE ? `${r.message}\n`
+    : r.status === EXIT.INTERNAL ? `simulator crashed: ${r.message}\n`
+    : `vmtree: ${r.message}\n`;
+  return { status: r.status, stdout: out.join(''), stderr };
 }

@@ -2,9 +2,9 @@
 
 import { Option } from 'commander';
 import { kernelOracleAvailable } from '../oracle/native.js';
-import { describeDifference, verifyFiles, verifySeeds, type VerifyReport } from '../oracle/verify.js';
+import { describeDifference, verifyFiles, verifySeeds, type Outcome, type VerifyReport } from '../oracle/verify.js';
 import { PROFILES, type Profile } from '../trace/gen.js';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, runOnSimulator } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, int, machineOptions, type SimulatorOpts } from './options.js';
 
@@ -48,6 +48,7 @@ export const verifyCommand: Subcommand = (program, ctx) => {
       if (!avail.ok) throw new CliError(`the kernel oracle is unavailable: ${avail.why}`);
       // --zero-page: machineOptions() maps on/off; 'auto' is the lead's (see options.ts).
       const machine = machineOptions(o);
+      const simulate = (text: string, name: string): Outcome => runOnSimulator(text, name, machine);
       const bar = progress(ctx, 'verify');
       const onProgress = (done: number, total: number, diffs: number): void =>
         bar.update(done, total, diffs === 0 ? '' : `${diffs} difference(s)`);
@@ -55,12 +56,12 @@ export const verifyCommand: Subcommand = (program, ctx) => {
       if (traces.length > 0) {
         const files = [];
         for (const t of traces) files.push({ name: ctx.inputName(t), text: (await ctx.readInput(t)).toString('latin1') });
-        report = await verifyFiles(files, machine, onProgress);
+        report = await verifyFiles(files, simulate, onProgress);
       } else {
         const profiles = (o.profile ?? [...PROFILES]) as Profile[];
         report = await verifySeeds({
           seeds: o.seeds, firstSeed: o.firstSeed, ops: o.ops, profiles, quirks: o.quirks === true,
-          machine, maxDifferences: o.maxDifferences, onProgress,
+          simulate, maxDifferences: o.maxDifferences, onProgress,
         });
       }
       bar.done();
