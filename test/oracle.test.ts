@@ -25,8 +25,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
+import { runOnSimulator } from '../src/cli/exit.js';
 import { kernelOracleAvailable, probeKernel, runOnKernel } from '../src/oracle/native.js';
-import { describeDifference, runOnSimulator, verifySeeds } from '../src/oracle/verify.js';
+import { describeDifference, verifySeeds } from '../src/oracle/verify.js';
 import { PROFILES } from '../src/trace/gen.js';
 import { keptTraces } from './kept.js';
 
@@ -90,7 +91,7 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
   it(`${SEEDS} generated traces per profile (seeds ${FIRST}..${FIRST + SEEDS - 1})`, async () => {
     const r = await verifySeeds({
       seeds: SEEDS, firstSeed: FIRST, ops: 100, profiles: PROFILES, quirks: false,
-      machine: { design, zeroPage }, maxDifferences: 3,
+      simulate: (t, n) => runOnSimulator(t, n, { design, zeroPage }), maxDifferences: 3,
     });
     expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
     expect(r.notPortable).toBe(0);
@@ -100,7 +101,7 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
   it(`${QUIRK_SEEDS} non-portable (--quirks) traces per profile: vma merging as Linux does it`, async () => {
     const r = await verifySeeds({
       seeds: QUIRK_SEEDS, firstSeed: FIRST, ops: 150, profiles: PROFILES, quirks: true,
-      machine: { design, zeroPage }, maxDifferences: 3,
+      simulate: (t, n) => runOnSimulator(t, n, { design, zeroPage }), maxDifferences: 3,
     });
     expect(r.differences.map(describeDifference).join('\n\n')).toBe('');
     expect(r.same + r.notPortable).toBe(QUIRK_SEEDS * PROFILES.length);
