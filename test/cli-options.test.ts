@@ -38,7 +38,7 @@ describe('the simulator options', () => {
     expect(helps[1]).toContain('--designs <list>');
     expect(helps[0]).toContain('--no-zero-page');
     expect(helps[1]).toContain('--no-zero-page');
-    expect(helps[2]).toMatch(/--zero-page <mode>[\s\S]*"auto", "on", "off", default: "auto"/);
+    expect(helps[2]).toMatch(/--zero-page <mode>[\s\S]*"auto",\s+"on",\s+"off",\s+default:\s+"auto"/);
   });
 
   for (const cmd of SIMULATING) {

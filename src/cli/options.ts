@@ -95,7 +95,7 @@ export function addSimulatorOptions(cmd: Command, spec: SimulatorOptionsSpec): C
     cmd.option('--no-zero-page', 'give each read fault of private anonymous memory a zeroed page of its own instead of mapping the shared zero page (as kernels that forbid the zero page do)');
   } else {
     cmd.addOption(
-      new Option('--zero-page <mode>', "whether the simulator maps the shared zero page on read faults of private anonymous memory; 'auto' simulates the zero page, as stock Linux has one")
+      new Option('--zero-page <mode>', "whether the simulator maps the shared zero page on read faults of private anonymous memory: 'auto' does what the kernel it is compared with does (probed at start), 'on'/'off' force it")
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     );
@@ -114,7 +114,7 @@ export function machineOptions(o: SimulatorOpts): MachineOptions {
   if (o.shadowChainLimit !== undefined) m.shadowChainLimit = o.shadowChainLimit;
   if (o.zeroPage === false || o.zeroPage === 'off') m.zeroPage = false;
   if (o.zeroPage === 'on') m.zeroPage = true;
-  // ---- verify's --zero-page=auto: left to the lead (host detection). ----
-  // 'auto' sets nothing here, so the Machine's default (zero page on) holds.
+  // verify's --zero-page=auto sets nothing here: verify asks the kernel
+  // (src/oracle/native.ts zeroPageFor) and fills it in.
   return m;
 }

@@ -1,7 +1,7 @@
 // `vmtree verify`: compare the simulator with the running Linux kernel.
 
 import { Option } from 'commander';
-import { kernelOracleAvailable } from '../oracle/native.js';
+import { kernelOracleAvailable, zeroPageFor, type ZeroPageSetting } from '../oracle/native.js';
 import { describeDifference, verifyFiles, verifySeeds, type Outcome, type VerifyReport } from '../oracle/verify.js';
 import { PROFILES, type Profile } from '../trace/gen.js';
 import { CliError, EXIT, runOnSimulator } from './exit.js';
@@ -46,8 +46,16 @@ export const verifyCommand: Subcommand = (program, ctx) => {
     .action(async (traces: string[], o: VerifyOpts) => {
       const avail = kernelOracleAvailable();
       if (!avail.ok) throw new CliError(`the kernel oracle is unavailable: ${avail.why}`);
-      // --zero-page: machineOptions() maps on/off; 'auto' is the lead's (see options.ts).
+      // The simulator runs in the host's zero-page mode unless told otherwise,
+      // so that `frames` is compared at full strength on either kind of kernel.
       const machine = machineOptions(o);
+      const zeroSetting = (o.zeroPage ?? 'auto') as ZeroPageSetting;
+      try {
+        machine.zeroPage = await zeroPageFor(zeroSetting);
+      } catch (e) {
+        throw new CliError(`cannot probe the kernel: ${(e as Error).message}`);
+      }
+      const zeroPage = `${machine.zeroPage ? 'on' : 'off'}${zeroSetting === 'auto' ? ' (as this kernel)' : ' (forced)'}`;
       const simulate = (text: string, name: string): Outcome => runOnSimulator(text, name, machine);
       const bar = progress(ctx, 'verify');
       const onProgress = (done: number, total: number, diffs: number): void =>
@@ -67,7 +75,7 @@ export const verifyCommand: Subcommand = (program, ctx) => {
       bar.done();
       if (o.json === true) {
         ctx.out.write(`${JSON.stringify({
-          design: o.design, traces: report.traces, same: report.same, notPortable: report.notPortable,
+          design: o.design, zeroPage: machine.zeroPage, zeroPageSetting: zeroSetting, traces: report.traces, same: report.same, notPortable: report.notPortable,
           differences: report.differences.map((d) => ({
             source: d.source, seed: d.seed, profile: d.profile, minimized: d.minimized,
             linux: d.kernel, vmtree: d.sim,
@@ -76,7 +84,8 @@ export const verifyCommand: Subcommand = (program, ctx) => {
       } else {
         for (const d of report.differences) ctx.out.write(`${describeDifference(d)}\n\n`);
         ctx.out.write(
-          `verify (design ${o.design}${o.frames !== undefined ? `, ${o.frames} frames` : ''}): ${report.traces} traces, ` +
+          `verify (design ${o.design}${o.frames !== undefined ? `, ${o.frames} frames` : ''}, zero page ${zeroPage}): ` +
+            `${report.traces} traces, ` +
             `${report.same} same, ${report.notPortable} not portable, ${report.differences.length} different\n`,
         );
       }
