@@ -12,6 +12,7 @@ import { describeDifference, verifyFiles, verifySeeds, type VerifyReport } from 
 import { TraceError } from './trace/ast.js';
 import { PROFILES, type Profile } from './trace/gen.js';
 import { parseTrace } from './trace/parse.js';
+import { loadRecordedInput } from './record/corpus.js';
 import { findWorkload, workloadTrace, WORKLOADS } from './workload/index.js';
 
 /** Exit status when traces behave differently (on Linux and the simulator, or between designs). */
@@ -278,7 +279,7 @@ const addCompare: Subcommand = (program, ctx) => {
         '— spaces or anon_vmas — visited per walk, ptes scanned, lookup steps per fault, structures ' +
         'alive, tree depth, estimated kernel metadata at Linux 6.18 x86-64 sizes, peak frames, time).',
     )
-    .argument('<input...>', 'workload names or trace files')
+    .argument('<input...>', 'workload names, trace files (.vmt or .vmt.gz), or real:NAME (a recording in examples/real)')
     .option('--designs <list>', `comma-separated designs (default: all: ${Object.keys(DESIGNS).join(',')})`)
     .option('--frames <n>', `physical memory in frames (at least ${MIN_FRAMES}; default unbounded)`, int('--frames', MIN_FRAMES))
     .option('--swap <n>', 'swap size in pages', int('--swap'))
@@ -297,7 +298,15 @@ const addCompare: Subcommand = (program, ctx) => {
       const total = inputs.length * designs.length;
       inputs.forEach((input, k) => {
         let text: Buffer;
-        if (WORKLOADS.some((w) => w.name === input)) {
+        let recorded: Buffer | undefined;
+        try {
+          recorded = loadRecordedInput(input); // real:NAME, or a .vmt.gz file
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        if (recorded !== undefined) {
+          text = recorded;
+        } else if (WORKLOADS.some((w) => w.name === input)) {
           try {
             text = Buffer.from(workloadTrace(input, filterParams(input, o.param)), 'latin1');
           } catch (e) {
