@@ -4,6 +4,7 @@
  * (src/record/) turns the stream into a vmtrace v1 file.
  *
  *   usage: record [--aslr] [--maps-at-exit] [--events FD] -- CMD ARGS...
+ *          record --probe       (only check that this machine can record)
  *          events go to FD (default 1); CMD's own stdio is inherited
  *   exit:  0 CMD ran and every process ended (the last event, `R`, says how)
  *          2 usage
@@ -819,6 +820,10 @@ int main(int argc, char **argv)
 {
 	int aslr = 0, evfd = 1, i = 1;
 	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--probe")) {
+			probe();
+			return 0;
+		}
 		if (!strcmp(argv[i], "--aslr")) aslr = 1;
 		else if (!strcmp(argv[i], "--maps-at-exit")) maps_at_exit = 1;
 		else if (!strcmp(argv[i], "--events") && i + 1 < argc) evfd = atoi(argv[++i]);

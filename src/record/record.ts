@@ -1,7 +1,7 @@
 // Run the recorder (native/record.c) on a command and convert its events
 // into a vmtrace (convert.ts). Used by `vmtree record` and the tests.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -99,4 +99,22 @@ export async function record(argv: readonly string[], opts: RecordOptions = {}):
   }
   const out = conv.finish(why);
   return { ...out, status, message: status === 0 ? '' : message || `recorder exit status ${code}` };
+}
+
+/**
+ * Can this machine record? Linux on x86-64, the recorder built (a C
+ * compiler), and the kernel features it needs (`record --probe`).
+ */
+export async function recorderAvailable(): Promise<{ ok: boolean; why?: string }> {
+  if (process.platform !== 'linux') return { ok: false, why: `not Linux (platform ${process.platform})` };
+  if (process.arch !== 'x64') return { ok: false, why: `not x86-64 (arch ${process.arch})` };
+  let program: string;
+  try {
+    program = await ensureNativeProgram('record');
+  } catch (e) {
+    return { ok: false, why: (e as Error).message };
+  }
+  const r = spawnSync(program, ['--probe'], { encoding: 'utf8' });
+  if (r.status === 0) return { ok: true };
+  return { ok: false, why: (r.stderr ?? '').trim().replace(/^record: /, '') || `record --probe failed (status ${r.status})` };
 }
