@@ -604,6 +604,8 @@ static void probe(void)
 		die(3, "userfaultfd is not available here (%s)%s", strerror(errno),
 		    geteuid() != 0 ? "; try as root" : "");
 	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+	/* tests: ask for a feature no kernel has, as an older kernel sees WP_ASYNC */
+	if (getenv("VMTREE_RECORD_PRETEND_OLD_KERNEL")) api.features |= 1ULL << 62;
 	if (ioctl(uffd, UFFDIO_API, &api) < 0)
 		die(3, "this kernel's userfaultfd has no asynchronous write-protect (UFFD_FEATURE_WP_ASYNC, WP_UNPOPULATED: Linux >= 6.7)");
 	close(uffd);

@@ -26,6 +26,7 @@ import { DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/mm/machine.js';
 import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import { corpusNames, corpusPath, readTraceFile } from '../src/record/corpus.js';
+import { main } from '../src/cli.js';
 import { record, recorderAvailable, type RecordResult } from '../src/record/record.js';
 import { parseTrace } from '../src/trace/parse.js';
 
@@ -302,5 +303,72 @@ describe('the corpus of real programs (examples/real)', () => {
       expect(k.status).toBe(0);
       expect(k.stdout).toBe(simText(text));
     });
+  });
+});
+
+/** Run the CLI in-process; returns status, stdout, stderr. */
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(args, {
+    stdout: (t) => { stdout += t; },
+    stderr: (t) => { stderr += t; },
+    stderrIsTTY: false,
+  });
+  return { status, stdout, stderr };
+}
+
+describe('vmtree record: the command line', () => {
+  it('without a command: status 1 and one line', async () => {
+    const r = await cli(['record']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/missing required argument 'cmd'/);
+  });
+  it('a bad --max-lines: status 1 and one line', async () => {
+    const r = await cli(['record', '--max-lines', '0', '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/--max-lines must be a positive integer/);
+  });
+  it('compare real:NAME with an unknown NAME: status 1, the recordings listed', async () => {
+    const r = await cli(['compare', 'real:no-such-recording']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^vmtree: no recording 'no-such-recording' in examples\/real \(recordings: .*dash-pipeline.*\)\n$/);
+  });
+  it.runIf(canRecord)('a command that does not exist: status 6, one line', async () => {
+    const r = await cli(['record', '--', '/no/such/program']);
+    expect(r.status).toBe(6);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("vmtree: record: cannot run '/no/such/program': command not found\n");
+  });
+  it.runIf(canRecord)('a kernel without asynchronous write-protect: status 5, one line naming it', async () => {
+    process.env.VMTREE_RECORD_PRETEND_OLD_KERNEL = '1';
+    try {
+      const r = await cli(['record', '--', '/bin/true']);
+      expect(r.status).toBe(5);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^vmtree: record: this kernel's userfaultfd has no asynchronous write-protect \(UFFD_FEATURE_WP_ASYNC, WP_UNPOPULATED: Linux >= 6.7\)\n$/);
+    } finally {
+      delete process.env.VMTREE_RECORD_PRETEND_OLD_KERNEL;
+    }
+  });
+  it.runIf(canRecord)('an unwritable output: status 1', async () => {
+    const r = await cli(['record', '-o', '/no/such/dir/t.vmt', '--', '/bin/true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^vmtree: record: cannot write '\/no\/such\/dir\/t.vmt'/);
+  });
+  it.runIf(canRecord)('writes a trace that `vmtree run` accepts', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmtree-record-cli-'));
+    try {
+      const file = path.join(dir, 'true.vmt');
+      const r = await cli(['record', '-o', file, '--', '/bin/true']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      const run = await cli(['run', file]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).not.toMatch(/SIGSEGV|SIGBUS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
