@@ -950,7 +950,16 @@ int main(int argc, char **argv)
 			/* initial stop; the creator's event will handle it (on_new_task) */
 			continue;
 		} else {
-			/* a signal for the program: deliver it */
+			/*
+			 * A signal for the program: deliver it. A group-stop (a
+			 * stop signal already delivered) has no siginfo; the task
+			 * is resumed: job-control stops are not honoured.
+			 */
+			siginfo_t si;
+			if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0 && errno == EINVAL) {
+				resume(t, PTRACE_CONT);
+				continue;
+			}
 			t->pending_sig = sig;
 			resume(t, PTRACE_CONT);
 		}

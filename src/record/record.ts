@@ -79,7 +79,18 @@ export async function record(argv: readonly string[], opts: RecordOptions = {}):
       }
     }
   })();
-  const first = await Promise.race([closed.then(() => null), spawnError]);
+  // Ctrl-C or a SIGTERM ends the recording, not vmtree: the recorder kills
+  // the program and ends its stream, and the trace written is partial.
+  const interrupt = (): void => {
+    if (cutReason === '') cutReason = 'the recording was interrupted';
+    child.kill('SIGTERM');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  const first = await Promise.race([closed.then(() => null), spawnError]).finally(() => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  });
   if (first instanceof Error) throw new Error(`cannot run the recorder ${program}: ${first.message}`);
   const { code, signal } = await closed;
   await reading;
