@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 out=examples/real
 src=$out/src
-work=$(mktemp -d /tmp/vmtree-corpus.XXXXXX)
+# a fixed place, so that the paths in the traces stay the same from one run to the next
+work=/tmp/vmtree-corpus
+rm -rf "$work"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 rec() {
