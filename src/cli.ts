@@ -326,6 +326,7 @@ export function buildProgram(ctx: CliContext): Command {
         '  2   the trace breaks a rule of the trace language (nothing ran)\n' +
         '  3   out of memory (run, compare: --frames/--swap too small)\n' +
         '  4   outputs differ (verify: simulator vs Linux; compare: between designs)\n' +
+        '  5-7 record: cannot record here; the command could not be started; partial trace\n' +
         '  70  internal error\n',
     );
   for (const add of SUBCOMMANDS) add(program, ctx);

@@ -29,7 +29,7 @@ export const addRecord: Subcommand = (program, ctx) => {
         'did: one trace process per mm (spawn at exec with its mappings, fork, exit), every mmap, munmap, ' +
         'mprotect, mremap, madvise and brk with its real arguments relocated into the portable window, and ' +
         'read/write for the pages touched between two syscalls. Needs Linux >= 6.7 on x86-64 with seccomp, ' +
-        'ptrace, userfaultfd asynchronous write-protect and the PAGEMAP_SCAN ioctl (root is the simple way). ' +
+        'ptrace, userfaultfd asynchronous write-protect and the PAGEMAP_SCAN ioctl; root is not required, but ptrace must be allowed. ' +
         'ASLR is off for the recorded program unless --aslr.\n\n' +
         'What the recording cannot see: reads of pages already present (no fault happens), the order of ' +
         'touches between two syscalls (they are written in address order), accessed bits. What vmtrace v1 ' +
@@ -37,8 +37,8 @@ export const addRecord: Subcommand = (program, ctx) => {
         'a `# not recorded:` comment.\n\n' +
         'Without -o the trace goes to stdout and the program\'s stdout to stderr.\n\n' +
         'Exit status: 0 the trace is complete (whatever the program\'s own exit status, which the trace\'s ' +
-        `last comment gives); 1 bad usage or unwritable output; ${EXIT_CANNOT_RECORD} this machine cannot record ` +
-        `(no root, a kernel feature missing); ${EXIT_NOT_STARTED} CMD could not be started; ${EXIT_PARTIAL} a partial ` +
+        `\`# end:\` comment gives); 1 bad usage or unwritable output; ${EXIT_CANNOT_RECORD} this machine cannot record ` +
+        `(ptrace not permitted, a kernel feature missing, no C compiler to build the recorder); ${EXIT_NOT_STARTED} CMD could not be started; ${EXIT_PARTIAL} a partial ` +
         'trace was written (the program was killed by a signal, --max-lines was reached, or the recording was ' +
         `interrupted; its first line says so); ${EXIT_INTERNAL} the recorder failed (a partial trace is written).`,
     )
@@ -46,7 +46,7 @@ export const addRecord: Subcommand = (program, ctx) => {
     .argument('<cmd...>', 'the command to run, and its arguments')
     .option('-o, --output <file>', 'write the trace to FILE (default: stdout)')
     .option('--aslr', 'keep address-space randomisation on for the program')
-    .option('--max-lines <n>', 'stop after N trace commands; the trace is then partial', positive, 1_000_000)
+    .option('--max-lines <n>', 'stop once the trace has more than N commands; the trace is then partial', positive, 1_000_000)
     .option('--maps-at-exit', 'insert `P maps` before every exit (to compare with the real /proc/PID/maps)')
     .action(async (cmd: string[], o: RecordOpts) => {
       const toStdout = o.output === undefined || o.output === '-';
