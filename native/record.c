@@ -699,8 +699,12 @@ static void on_new_task(struct task *t, pid_t child)
 	}
 	if (!early) {
 		int st;
-		if (wait_tid(child, &st) < 0) return;
-		if (!WIFSTOPPED(st)) return;
+		if (wait_tid(child, &st) < 0 || !WIFSTOPPED(st)) {
+			/* killed before its first stop: it is gone already */
+			if (c->mm) mm_put(c->mm);
+			c->live = 0;
+			return;
+		}
 	}
 	child_started(c, t);
 }
