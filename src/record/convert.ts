@@ -299,7 +299,13 @@ export class Converter {
     } catch (e) {
       result = `(${(e as Error).message})`;
     }
-    this.out.push(expect !== undefined && result !== expect ? `${text}  # recorded: ${expect}` : text);
+    if (expect !== undefined && result !== expect) {
+      // The replay will not do what the program did: say so where it happens and in the totals.
+      this.out.push(`${text}  # recorded: ${expect}, replayed: ${result.split('\n')[0]}`);
+      this.note('calls whose replayed result differs from the recorded one');
+    } else {
+      this.out.push(text);
+    }
     this.commands++;
     return result;
   }
