@@ -305,6 +305,7 @@ static void scan(struct mm *m, pid_t tid)
 	int r;
 	if (m->uffd >= 0) {
 		r = pm_scan(m->pagemap, PM_SCAN_WP_MATCHING, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, &written);
+		if (r == -ESRCH) return; /* the mm is going away */
 		if (r < 0) die(5, "PAGEMAP_SCAN (write-protect) failed: %s", strerror(-r));
 	} else {
 		written.n = 0;
