@@ -3,6 +3,7 @@
 // so the simulator's output can be diffed against Linux's.
 //
 //   ensureNativeRunner()    builds build/vmrun if missing or older than native/
+//   ensureNativeProgram(n)  the same for any native/N.c (build/N): `record`
 //   runOnKernel(text, name) runs a trace; resolves { status, stdout, stderr }
 //   kernelOracleAvailable() can this machine act as the oracle, and if not, why
 //   probeKernel()           what this kernel does that a trace can see (vmrun --probe):
@@ -23,8 +24,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const NATIVE_DIR = path.join(ROOT, 'native');
 const BUILD_SCRIPT = path.join(NATIVE_DIR, 'build.sh');
 
-/** Where the runner is built. */
+/** Where the runner is built. native/build.sh builds every native/NAME.c into build/NAME. */
 export const NATIVE_RUNNER_PATH = path.join(ROOT, 'build', 'vmrun');
+
+/** Where native/NAME.c is built. */
+export function nativeProgramPath(name: string): string {
+  return path.join(ROOT, 'build', name);
+}
 
 export interface KernelRun {
   /** vmrun's exit status (0 ok, 2 bad trace, 3 not portable, 4 internal error), or 128+signal. */
@@ -58,12 +64,16 @@ function sourcesMtime(): number {
   return newest;
 }
 
-function runnerUpToDate(): boolean {
-  if (!existsSync(NATIVE_RUNNER_PATH)) return false;
-  return statSync(NATIVE_RUNNER_PATH).mtimeMs >= sourcesMtime();
+function programUpToDate(program: string): boolean {
+  if (!existsSync(program)) return false;
+  return statSync(program).mtimeMs >= sourcesMtime();
 }
 
-let building: Promise<string> | undefined;
+function runnerUpToDate(): boolean {
+  return programUpToDate(NATIVE_RUNNER_PATH);
+}
+
+let building: Promise<void> | undefined;
 
 /**
  * Build build/vmrun if it is missing or older than its sources; resolve to
@@ -71,9 +81,24 @@ let building: Promise<string> | undefined;
  * build fails.
  */
 export function ensureNativeRunner(): Promise<string> {
-  if (runnerUpToDate()) return Promise.resolve(NATIVE_RUNNER_PATH);
+  return ensureNativeProgram('vmrun');
+}
+
+/**
+ * Build build/NAME (from native/NAME.c; build.sh builds them all) if it is
+ * missing or older than native/; resolve to its path.
+ */
+export async function ensureNativeProgram(name: string): Promise<string> {
+  const program = nativeProgramPath(name);
+  if (programUpToDate(program)) return program;
+  await buildNative(program);
+  if (!existsSync(program)) throw new Error(`native build: ${program} was not built (is native/${name}.c missing?)`);
+  return program;
+}
+
+function buildNative(program: string): Promise<void> {
   if (building) return building;
-  building = new Promise<string>((resolve, reject) => {
+  building = new Promise<void>((resolve, reject) => {
     if (!existsSync(BUILD_SCRIPT)) {
       reject(new Error(`native runner: ${BUILD_SCRIPT} is missing`));
       return;
@@ -81,7 +106,7 @@ export function ensureNativeRunner(): Promise<string> {
     if (!haveCompiler()) {
       reject(new Error(
         `native runner: no C compiler found ('${compilerName()}' is not on PATH; install gcc or clang, or set CC) ` +
-        `and ${NATIVE_RUNNER_PATH} is ${existsSync(NATIVE_RUNNER_PATH) ? 'older than native/' : 'not built'}`,
+        `and ${program} is ${existsSync(program) ? 'older than native/' : 'not built'}`,
       ));
       return;
     }
@@ -91,7 +116,7 @@ export function ensureNativeRunner(): Promise<string> {
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('error', (e) => reject(new Error(`native runner: cannot run ${BUILD_SCRIPT}: ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (code === 0 && existsSync(NATIVE_RUNNER_PATH)) resolve(NATIVE_RUNNER_PATH);
+      if (code === 0) resolve();
       else reject(new Error(`native runner: build failed (${signal ?? `exit ${code}`}):\n${out.trim()}`));
     });
   }).finally(() => { building = undefined; });
