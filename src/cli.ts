@@ -19,7 +19,7 @@ import { MORE_SUBCOMMANDS } from './commands.js';
 import { OutOfMemoryError } from './mm/frames.js';
 import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
-import { PROFILES, streamTrace, type Profile } from './trace/gen.js';
+import { PROFILES, streamTrace, type Profile } from './trace/gen/index.js';
 import { parseTrace } from './trace/parse.js';
 
 /** An error with a message for stderr (`vmtree: MESSAGE`) and an exit status. */

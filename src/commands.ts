@@ -10,7 +10,7 @@ import { OutOfMemoryError } from './mm/frames.js';
 import { kernelOracleAvailable } from './oracle/native.js';
 import { describeDifference, verifyFiles, verifySeeds, type VerifyReport } from './oracle/verify.js';
 import { TraceError } from './trace/ast.js';
-import { PROFILES, type Profile } from './trace/gen.js';
+import { PROFILES, type Profile } from './trace/gen/index.js';
 import { parseTrace } from './trace/parse.js';
 import { findWorkload, workloadTrace, WORKLOADS } from './workload/index.js';
 

@@ -27,7 +27,7 @@ import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
 import { kernelOracleAvailable, probeKernel, runOnKernel } from '../src/oracle/native.js';
 import { describeDifference, runOnSimulator, verifySeeds } from '../src/oracle/verify.js';
-import { PROFILES } from '../src/trace/gen.js';
+import { PROFILES } from '../src/trace/gen/index.js';
 import { keptTraces } from './kept.js';
 
 const avail = kernelOracleAvailable();

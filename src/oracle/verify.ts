@@ -9,7 +9,7 @@
 
 import { Machine, type MachineOptions } from '../mm/machine.js';
 import { TraceError } from '../trace/ast.js';
-import { generateTrace, type Profile } from '../trace/gen.js';
+import { generateTrace, type Profile } from '../trace/gen/index.js';
 import { parseTrace } from '../trace/parse.js';
 import { runOnKernel } from './native.js';
 
