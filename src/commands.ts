@@ -74,7 +74,7 @@ const addVerify: Subcommand = (program, ctx) => {
     .summary('compare the simulator with the Linux kernel')
     .description(
       'Run traces on the simulator and on the running Linux kernel (through the native runner, ' +
-        'native/vmrun.c, built with the system C compiler on first use; needs root for ' +
+        'native/vmrun/, built with the system C compiler on first use; needs root for ' +
         '/proc/self/pagemap) and compare their outputs byte for byte.\n\n' +
         'Without TRACE arguments, generates --seeds traces for each profile. Every difference is ' +
         'minimised (lines deleted while it persists) and printed with both outputs side by side. ' +

@@ -1,5 +1,5 @@
 // `vmtree verify`: run traces through the simulator and through the real
-// kernel (native/vmrun.c), compare the outputs byte for byte, and for every
+// kernel (native/vmrun/), compare the outputs byte for byte, and for every
 // difference find a small trace that still differs.
 //
 // A trace the kernel runner refuses as not portable (exit 3: it would touch
