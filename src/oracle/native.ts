@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PAGE_SIZE } from '../mm/constants.js';
 
 /** Repository root: this file is src/oracle/native.ts or dist/oracle/native.js. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -206,10 +207,10 @@ function pagemapShowsPfns(): true | string {
       const start = Number.parseInt(m[1]!, 16);
       const end = Number.parseInt(m[2]!, 16);
       if (start >= 2 ** 47) continue; // [vsyscall]
-      const pages = Math.min(64, (end - start) / 4096);
+      const pages = Math.min(64, (end - start) / PAGE_SIZE);
       let n: number;
       try {
-        n = readSync(fd, entry, 0, pages * 8, (start / 4096) * 8);
+        n = readSync(fd, entry, 0, pages * 8, (start / PAGE_SIZE) * 8);
       } catch {
         continue;
       }
