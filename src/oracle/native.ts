@@ -1,8 +1,8 @@
-// The kernel oracle: native/vmrun.c runs a vmtrace file on the live Linux
+// The kernel oracle: vmrun (native/vmrun/) runs a vmtrace file on the live Linux
 // kernel (one real process per trace process) and prints the spec's output,
 // so the simulator's output can be diffed against Linux's.
 //
-//   ensureNativeRunner()    builds build/vmrun if missing or older than native/
+//   ensureNativeRunner()    builds build/vmrun if missing or older than its sources
 //   ensureNativeProgram(n)  the same for any native/N.c (build/N): `record`
 //   runOnKernel(text, name) runs a trace; resolves { status, stdout, stderr }
 //   kernelOracleAvailable() can this machine act as the oracle, and if not, why
@@ -18,11 +18,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PAGE_SIZE } from '../mm/constants.js';
 
 /** Repository root: this file is src/oracle/native.ts or dist/oracle/native.js. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NATIVE_DIR = path.join(ROOT, 'native');
 const BUILD_SCRIPT = path.join(NATIVE_DIR, 'build.sh');
+/** The runner's sources: a program in parts (main.c tells how it works). */
+const RUNNER_DIR = path.join(NATIVE_DIR, 'vmrun');
 
 /** Where the runner is built. native/build.sh builds every native/NAME.c into build/NAME. */
 export const NATIVE_RUNNER_PATH = path.join(ROOT, 'build', 'vmrun');
@@ -53,12 +56,20 @@ function haveCompiler(): boolean {
   return r.status === 0;
 }
 
-/** Newest modification time of the runner's sources (native/*.c, *.h, build.sh). */
+/**
+ * Newest modification time of what native/build.sh compiles: the runner's
+ * parts (native/vmrun/*.c, *.h), single-file programs (native/*.c, *.h) and
+ * build.sh itself. build.sh builds them all at once, so build/vmrun being
+ * newer than all of them means nothing needs building.
+ */
 function sourcesMtime(): number {
   let newest = 0;
-  for (const f of readdirSync(NATIVE_DIR)) {
-    if (f.endsWith('.c') || f.endsWith('.h') || f === 'build.sh') {
-      newest = Math.max(newest, statSync(path.join(NATIVE_DIR, f)).mtimeMs);
+  for (const dir of [NATIVE_DIR, RUNNER_DIR]) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) {
+      if (f.endsWith('.c') || f.endsWith('.h') || (dir === NATIVE_DIR && f === 'build.sh')) {
+        newest = Math.max(newest, statSync(path.join(dir, f)).mtimeMs);
+      }
     }
   }
   return newest;
@@ -221,10 +232,10 @@ function pagemapShowsPfns(): true | string {
       const start = Number.parseInt(m[1]!, 16);
       const end = Number.parseInt(m[2]!, 16);
       if (start >= 2 ** 47) continue; // [vsyscall]
-      const pages = Math.min(64, (end - start) / 4096);
+      const pages = Math.min(64, (end - start) / PAGE_SIZE);
       let n: number;
       try {
-        n = readSync(fd, entry, 0, pages * 8, (start / 4096) * 8);
+        n = readSync(fd, entry, 0, pages * 8, (start / PAGE_SIZE) * 8);
       } catch {
         continue;
       }
