@@ -30,7 +30,7 @@ import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { checkFixedArea } from './mmap.js';
 import { vmEnoughMemory } from './accounting.js';
-import { insertVma, mergeAround, splitVma, unmapRange } from './vma-ops.js';
+import { insertVma, mergeAround, mergeExtended, splitVma, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 
 const U64 = (1n << 64n) - 1n;
@@ -56,7 +56,7 @@ export function sysMremap(
   }
 
   const a = addr < TASK_SIZE_BIG ? Number(addr) : -1;
-  let vma = a < 0 ? null : mm.vmas.lookup(a);
+  const vma = a < 0 ? null : mm.vmas.lookup(a);
   if (vma === null) return 'EFAULT';
   if (!fixed) {
     // mremap_at(): no-op and shrink need no further checks.
@@ -76,7 +76,7 @@ export function sysMremap(
   if (newEnd > TASK_SIZE || mm.vmas.intersects(vma.end, newEnd)) return 'ENOMEM';
   if (!chargeGrowth(vma, oldLen, newLen)) return 'ENOMEM';
   growVma(k, vma, newEnd);
-  vma = mergeAround(k, vma);
+  mergeExtended(k, vma);
   return 'ok';
 }
 
