@@ -1,7 +1,7 @@
 // The simulator against the real kernel (issue 3): `vmtree verify` in test
 // form. Generated traces of every profile, and every trace the repository
 // keeps with an expected output (test/golden, test/golden/native,
-// test/regressions), run on Linux through the native runner and on the
+// test/regressions, test/peer), run on Linux through the native runner and on the
 // simulator, for every design; the outputs must be identical, and the
 // kept .out files must still be what Linux prints.
 //
@@ -28,7 +28,7 @@ const FIRST = Number(process.env.VMTREE_ORACLE_FIRST_SEED ?? 1);
 const QUIRK_SEEDS = Math.max(1, Math.round(SEEDS / 4));
 
 const HERE = import.meta.dirname;
-const KEPT = ['golden', path.join('golden', 'native'), 'regressions'].flatMap((d) => {
+const KEPT = ['golden', path.join('golden', 'native'), 'regressions', 'peer'].flatMap((d) => {
   const dir = path.join(HERE, d);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.vmt'))
@@ -78,7 +78,7 @@ describe.skipIf(!avail.ok).each(Object.keys(DESIGNS))('design %s against Linux',
   });
 
   it('portable kept traces (golden) run the same on the simulator', () => {
-    for (const t of KEPT.filter((k) => !k.name.startsWith('regressions'))) {
+    for (const t of KEPT.filter((k) => !k.name.startsWith('regressions') && !k.name.startsWith('peer'))) {
       const sim = runOnSimulator(readFileSync(t.vmt), path.basename(t.vmt), { design });
       expect(sim.stdout, t.name).toBe(readFileSync(t.out, 'utf8'));
     }
