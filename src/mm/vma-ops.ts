@@ -96,8 +96,8 @@ export function isolateRange(k: Kernel, mm: Mm, start: number, end: number): Vma
   return out;
 }
 
-/** Whether `a` directly followed by `b` could be one vma. */
-function compatible(a: Vma, b: Vma): boolean {
+/** Whether `a` directly followed by `b` could be one vma (flags, object, pgoff; not anon_vmas). */
+export function compatible(a: Vma, b: Vma): boolean {
   return (
     a.end === b.start &&
     a.prot === b.prot &&
@@ -155,15 +155,6 @@ export function mergeAround(k: Kernel, v: Vma): Vma {
   if (right) tryMergePair(k, v, next!);
   if (left && tryMergePair(k, prev!, v)) return prev!;
   return v;
-}
-
-/**
- * vma_merge_extend(): `v` has just grown in place (mremap); the new range
- * may join the vma after it, never the one before (prev is `v` itself).
- */
-export function mergeExtended(k: Kernel, v: Vma): void {
-  const next = v.mm.vmas.next(v);
-  if (next !== null) tryMergePair(k, v, next);
 }
 
 /**
