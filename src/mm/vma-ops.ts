@@ -110,17 +110,16 @@ export function compatible(a: Vma, b: Vma): boolean {
   );
 }
 
-/** Whether Linux would let `a` absorb `b` (can_vma_merge_after/before); changes nothing. */
+/** Whether Linux would let `a` and `b` become one vma (can_vma_merge_after/before); changes nothing. */
 function mergeable(k: Kernel, a: Vma, b: Vma): boolean {
   return compatible(a, b) && (a.shared || k.tags.mergeable(a, b));
 }
 
 /** Merge `b` into `a` if Linux would; returns whether it did. */
 export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
-  if (!compatible(a, b)) return false;
   // is_mergeable_anon_vma(): the same anon_vma, or one side without one
   // that did not come with a fork; then the design must agree too.
-  if (!a.shared && !k.tags.mergeable(a, b)) return false;
+  if (!mergeable(k, a, b)) return false;
   if (a.shared) {
     // Same file (or the same shm object) at contiguous offsets.
     b.space = null;
