@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
-import { DEFAULT_DESIGN, DESIGNS } from './anon/index.js';
+import { DEFAULT_DESIGN, DESIGNS, type CowContextEarlyExit, type CowContextSwapIn } from './anon/index.js';
 import { MORE_SUBCOMMANDS } from './commands.js';
 import { OutOfMemoryError } from './mm/frames.js';
 import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
@@ -206,16 +206,20 @@ const addRun: Subcommand = (program, ctx) => {
     .option('--no-cut', "switch off the tree design's cut optimisation (same output, other costs)")
     .option('--no-merge', "switch off the tree design's merge optimisation (same output, other costs)")
     .option('--shadow-chain-limit <n>', 'shadow design: collapse eagerly when a shadow chain would grow longer than N (DragonFly BSD)', parseCount('--shadow-chain-limit', 1))
+    .addOption(new Option('--cow-context-early-exit <mode>', "cow-context design: 'none' walks every context (exact), 'poc' is the proof of concept's early exit (misses ptes: docs/cow-context-early-exit.md), 'fixed' stops once every pte is found").choices(['none', 'poc', 'fixed']))
+    .addOption(new Option('--cow-context-swap-in <rule>', "cow-context design: context of a page swapped in while other ptes share it: 'root' (exact) or 'faulting-mm' (the proof of concept; misses ptes)").choices(['root', 'faulting-mm']))
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
     .addHelpText('after', '\nExit status 3: out of memory — every frame is in use and nothing can be freed ' +
       '(--frames too small for one operation, or --swap full); the message names the trace line.')
-    .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; shadowChainLimit?: number; stats?: boolean; statsJson?: string }) => {
+    .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; shadowChainLimit?: number; cowContextEarlyExit?: CowContextEarlyExit; cowContextSwapIn?: CowContextSwapIn; stats?: boolean; statsJson?: string }) => {
       const cmds = await ctx.loadTrace(trace);
       const mo: MachineOptions = { design: opts.design, cut: opts.cut, merge: opts.merge };
       if (opts.frames !== undefined) mo.frames = opts.frames;
       if (opts.swap !== undefined) mo.swap = opts.swap;
       if (opts.shadowChainLimit !== undefined) mo.shadowChainLimit = opts.shadowChainLimit;
+      if (opts.cowContextEarlyExit !== undefined) mo.cowContextEarlyExit = opts.cowContextEarlyExit;
+      if (opts.cowContextSwapIn !== undefined) mo.cowContextSwapIn = opts.cowContextSwapIn;
       const machine = new Machine(mo);
       for (const c of cmds) {
         let r: string;
