@@ -3,6 +3,7 @@
 
 import { AnonVmaDesign } from './anon-vma.js';
 import { AnonVmaChainDesign } from './anon-vma-chain.js';
+import { AnonVmaLazyDesign } from './anon-vma-lazy.js';
 import { CowContextDesign } from './cow-context.js';
 import type { AnonDesignFactory } from './design.js';
 import { PteChainDesign } from './pte-chain.js';
@@ -18,6 +19,7 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   shadow: (frames, opts) => new ShadowDesign(frames, opts),
   'pte-chain': (frames) => new PteChainDesign(frames),
   'cow-context': (frames, opts) => new CowContextDesign(frames, opts),
+  'anon-vma-lazy': (frames, opts) => new AnonVmaLazyDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';
