@@ -145,6 +145,8 @@ export class CowContextDesign extends PteDesign {
   private readonly ctxs = new Map<Mm, CowContext>();
   /** Every context alive. */
   private readonly live = new Set<CowContext>();
+  /** Contexts with remap entries (so that bytes() need not look at every context). */
+  private readonly withRemaps = new Set<CowContext>();
   /** Contexts with no mm and no children that a page still pinned when last looked at. */
   private readonly pinned = new Set<CowContext>();
 
@@ -239,12 +241,18 @@ export class CowContextDesign extends PteDesign {
     if ((v.anon as CowVma).faulted && off !== 0) {
       if (had === undefined || had.lo !== v.pgoff || had.hi !== hi || had.offset !== off) {
         c.remaps.set(v, { lo: v.pgoff, hi, offset: off });
+        this.withRemaps.add(c);
         this.remapUpdates++;
       }
     } else if (had !== undefined) {
-      c.remaps.delete(v);
+      this.untrack(c, v);
       this.remapUpdates++;
     }
+  }
+
+  private untrack(c: CowContext, v: Vma): void {
+    c.remaps.delete(v);
+    if (c.remaps.size === 0) this.withRemaps.delete(c);
   }
 
   // ----------------------------------------------- vma.anon through the vma's life
@@ -304,7 +312,8 @@ export class CowContextDesign extends PteDesign {
   }
 
   protected override leave(vma: Vma): void {
-    this.ctxs.get(vma.mm)?.remaps.delete(vma);
+    const c = this.ctxs.get(vma.mm);
+    if (c !== undefined) this.untrack(c, vma);
   }
 
   override extend(vma: Vma, lo: number, hi: number): void {
@@ -325,14 +334,19 @@ export class CowContextDesign extends PteDesign {
   /**
    * Visit each context of the subtree at `root` in cow_context_walk's order
    * (the root, then the rest depth-first in post-order) until `fn` says stop.
+   * With `count`, every context the traversal reaches — the root and each
+   * hop down, visited yet or not — counts in rmapSpacesVisited (hops).
    */
-  private traverse(root: CowContext, fn: (c: CowContext) => boolean): void {
+  private traverse(root: CowContext, fn: (c: CowContext) => boolean, count = false): void {
+    if (count) this.rmapSpacesVisited++;
     if (!fn(root)) return;
     const stack: [CowContext, Iterator<CowContext>][] = [[root, root.children.values()]];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       const n = top[1].next();
       if (n.done !== true) {
+        // A hop down (list_first_or_null_rcu / list_next_or_null_rcu).
+        if (count) this.rmapSpacesVisited++;
         stack.push([n.value, n.value.children.values()]);
         continue;
       }
@@ -376,7 +390,6 @@ export class CowContextDesign extends PteDesign {
       visit(v, addr);
     };
     this.traverse(owner as CowContext, (c) => {
-      this.rmapSpacesVisited++;
       const mm = c.mm;
       if (mm === null) return true;
       // folio_maybe_mapped_shared() of a small folio: mapcount > 1.
@@ -402,7 +415,7 @@ export class CowContextDesign extends PteDesign {
         }
       }
       return true;
-    });
+    }, true);
   }
 
   /** Every vma the subtree walk reaches for index i (no early exit, not counted). */
@@ -508,8 +521,7 @@ export class CowContextDesign extends PteDesign {
   /** The remap trees' maple nodes and dynarrays, derived from the entries (docs/cost-model.md). */
   private remapBytes(): number {
     let bytes = 0;
-    for (const c of this.live) {
-      if (c.remaps.size === 0) continue;
+    for (const c of this.withRemaps) {
       // The maple tree's ranges: the entries' boundaries cut pgoff space into
       // pieces, each stored with its set of offsets (one inline, several in a
       // dynarray of 8 + 8 * capacity bytes, capacity a power of two).
@@ -568,7 +580,7 @@ export class CowContextDesign extends PteDesign {
       lookupStepsMax: this.lookups === 0 ? 0 : 1,
       rmapWalks: this.rmapWalks,
       rmapVmasVisited: this.rmapVmasVisited,
-      // Contexts visited (for a file page, its i_mmap).
+      // Contexts reached, hops down included (for a file page, its i_mmap).
       rmapSpacesVisited: this.rmapSpacesVisited,
       rmapRemapLookups: this.remapLookups,
       rmapEarlyExits: this.earlyExits,
