@@ -35,6 +35,7 @@ describe('the proof of concept early exit (cowContextEarlyExit: poc)', () => {
   for (const [name, pte] of [
     ['cow-context-early-exit-fork', 'b:'],
     ['cow-context-early-exit-mremap', 'a:'],
+    ['cow-context-early-exit-private-file', 'a:'],
   ] as const) {
     it(`${name}: the exact and fixed walks print Linux's output; the PoC's misses ${pte}'s pte`, () => {
       const { vmt, out } = regression(name);
