@@ -206,8 +206,8 @@ const addRun: Subcommand = (program, ctx) => {
     .option('--no-cut', "switch off the tree design's cut optimisation (same output, other costs)")
     .option('--no-merge', "switch off the tree design's merge optimisation (same output, other costs)")
     .option('--shadow-chain-limit <n>', 'shadow design: collapse eagerly when a shadow chain would grow longer than N (DragonFly BSD)', parseCount('--shadow-chain-limit', 1))
-    .addOption(new Option('--cow-context-early-exit <mode>', "cow-context design: 'none' walks every context (exact), 'poc' is the proof of concept's early exit (misses ptes: docs/cow-context-early-exit.md), 'fixed' stops once every pte is found").choices(['none', 'poc', 'fixed']))
-    .addOption(new Option('--cow-context-swap-in <rule>', "cow-context design: context of a page swapped in while other ptes share it: 'root' (exact) or 'faulting-mm' (the proof of concept; misses ptes)").choices(['root', 'faulting-mm']))
+    .addOption(new Option('--cow-early-exit <mode>', "cow-context design: 'none' walks every context (exact), 'poc' is the proof of concept's early exit (misses ptes: docs/cow-context-early-exit.md), 'fixed' stops once every pte is found").choices(['none', 'poc', 'fixed']))
+    .addOption(new Option('--cow-swap-in <rule>', "cow-context design: context of a page swapped in while other ptes share it: 'root' (exact) or 'faulting-mm' (the proof of concept; misses ptes)").choices(['root', 'faulting-mm']))
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
     .addHelpText('after', '\nExit status 3: out of memory — every frame is in use and nothing can be freed ' +
