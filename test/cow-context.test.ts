@@ -100,6 +100,36 @@ describe('every walk under memory pressure', () => {
   });
 });
 
+describe('context lifetimes', () => {
+  it('a page pins a context whose mm exited (the PoC swap-in rule leaves one) until the page goes', () => {
+    const text = [
+      'spawn a', 'a mmap 0x100000000000 0x1000 rw private', 'a write 0x100000000000 1', 'fork a b',
+      'reclaim 8', 'b read 0x100000000000', 'a read 0x100000000000', 'exit b',
+    ].join('\n') + '\n';
+    const { m } = run(text, { cowContextSwapIn: 'faulting-mm' }, false);
+    // a's context, and b's: dead, but the page a maps points at it.
+    expect(m.stats().cowContextsAlive).toBe(2);
+    m.exec({ kind: 'exit', proc: 'a', line: 0 });
+    expect(m.stats().cowContextsAlive).toBe(0);
+  });
+
+  it('with the exact rules a context goes with its mm and its last child', () => {
+    const text = [
+      'spawn a', 'a mmap 0x100000000000 0x1000 rw private', 'a write 0x100000000000 1', 'fork a b', 'fork b c',
+      'exit b', // b's context stays: c's is its child
+      'reclaim 8', 'c read 0x100000000000', 'a read 0x100000000000',
+    ].join('\n') + '\n';
+    const { m } = run(text, {});
+    expect(m.stats().cowContextsAlive).toBe(3);
+    m.exec({ kind: 'exit', proc: 'c', line: 0 });
+    checkInvariants(m);
+    expect(m.stats().cowContextsAlive).toBe(1);
+    m.exec({ kind: 'exit', proc: 'a', line: 0 });
+    checkOnlyPageCacheLeft(m);
+    expect(m.stats().cowContextsAlive).toBe(0);
+  });
+});
+
 describe('what the context forest costs', () => {
   it('fork-chain: one context per generation stays alive (no collapse, no reuse); all go at the last exit', () => {
     const gens = 50;

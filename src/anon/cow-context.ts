@@ -223,6 +223,7 @@ export class CowContextDesign extends PteDesign {
 
   /** Free the contexts only pages pinned, once those pages have gone. */
   private reap(): void {
+    if (this.pinned.size === 0) return;
     for (const c of [...this.pinned]) this.put(c);
   }
 
