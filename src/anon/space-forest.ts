@@ -181,6 +181,11 @@ export abstract class SpaceForest {
     return this.live;
   }
 
+  /** The root of each file whose tree has vmas (flagged private file vmas) or anonymous children. */
+  fileRoots(): ReadonlyMap<File, SpaceNode> {
+    return this.roots;
+  }
+
   heldFrames(): Map<Frame, number> {
     const out = new Map<Frame, number>();
     for (const s of this.live) s.mapping.pages.forEach((_, f) => out.set(f, (out.get(f) ?? 0) + 1));

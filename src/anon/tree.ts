@@ -77,7 +77,8 @@ export class TreeDesign extends SpaceTreeDesign {
    * `parent` has no vmas and one child: fold them into one space. What the
    * child holds wins; the parent's pages that the child shadows (holds or
    * clears) are invisible to everyone and are freed. The smaller side's
-   * pages move, so a long-lived big parent is not copied for a small child.
+   * pages move (each move is one xarray update), so a merge costs the
+   * smaller of the two spaces.
    */
   private mergeWithChild(parent: SpaceNode): void {
     const child = parent.children.values().next().value as SpaceNode;
