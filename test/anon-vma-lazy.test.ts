@@ -6,7 +6,7 @@
 // nothing leaked at the end.
 
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { workloadTrace } from '../src/workload/index.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';

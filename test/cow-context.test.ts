@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Machine, type MachineOptions } from '../src/mm/machine.js';
+import { Machine, type MachineOptions } from '../src/machine.js';
 import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { workloadTrace } from '../src/workload/index.js';

@@ -8,7 +8,7 @@
 // merge traces were checked on Linux 6.18.44 with build/vmrun.
 
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants } from './invariants.js';
 import { runNaive } from './naive/model.js';

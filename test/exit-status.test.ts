@@ -2,9 +2,10 @@
 // (vmtree run, compare, verify's simulator side), and the Machine's own
 // checks of its options in library terms.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXIT, runOnSimulator, runToStatus } from '../src/cli/exit.js';
-import { Machine, MIN_FRAMES } from '../src/mm/machine.js';
+import { Machine, MIN_FRAMES } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
@@ -69,8 +70,16 @@ describe('runToStatus', () => {
     expect(oom.stderr).toMatch(/^vmtree: w\.vmt:\d+: out of memory: /);
   });
 
-  it('the exit statuses are the documented ones', () => {
-    expect(EXIT).toEqual({ OK: 0, USAGE: 1, BAD_TRACE: 2, OUT_OF_MEMORY: 3, DIFFERENT: 4, INTERNAL: 70 });
+  it('every exit status is documented, once each, in the README and in src/cli/main.ts', () => {
+    const values = Object.values(EXIT);
+    expect(new Set(values).size).toBe(values.length);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const para = /Exit status: ([^]*?)\n\n/.exec(readme)![1]!.replace(/\s+/g, ' ');
+    const header = readFileSync(new URL('../src/cli/main.ts', import.meta.url), 'utf8');
+    for (const [name, v] of Object.entries(EXIT)) {
+      expect(para, `README: ${name}`).toMatch(new RegExp(`(^|; )${v} `));
+      expect(header, `main.ts header: ${name}`).toMatch(new RegExp(`^//\\s+${v}\\s+${name}\\s`, 'm'));
+    }
   });
 });
 

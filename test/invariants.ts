@@ -22,7 +22,7 @@
 
 import { PAGE_SIZE, TASK_SIZE, VM_READ, VM_WRITE } from '../src/mm/constants.js';
 import type { Frame } from '../src/mm/frames.js';
-import type { Machine } from '../src/mm/machine.js';
+import type { Machine } from '../src/machine.js';
 import { PTE_READ, PTE_WRITE } from '../src/mm/pagetable.js';
 import type { File } from '../src/mm/file.js';
 

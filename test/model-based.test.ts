@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { DEFAULT_DESIGN, DESIGNS } from '../src/anon/index.js';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import type { Command } from '../src/trace/ast.js';
 import {
   applicable, applyNames, BASE, commandArbitrary, emptyNames, fileCommandArbitrary, filePreludeArbitrary,

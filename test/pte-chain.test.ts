@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PteChainDesign } from '../src/anon/pte-chain.js';
 import type { Frame } from '../src/mm/frames.js';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import { corpusNames, corpusPath, readTraceFile } from '../src/record/corpus.js';
 import { main } from '../src/cli/main.js';

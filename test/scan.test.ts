@@ -5,7 +5,7 @@
 // anonymous pages, not with how many ptes map that page.
 
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/mm/machine.js';
+import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 

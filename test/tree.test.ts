@@ -19,7 +19,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SpaceNode } from '../src/anon/space-node.js';
 import type { TreeDesign } from '../src/anon/tree.js';
-import { Machine, type MachineOptions } from '../src/mm/machine.js';
+import { Machine, type MachineOptions } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 import { runNaive } from './naive/model.js';

@@ -7,7 +7,7 @@
 // throw clear errors.
 
 import { describe, expect, it } from 'vitest';
-import { Machine, runTrace, type MachineOptions } from '../src/mm/machine.js';
+import { Machine, runTrace, type MachineOptions } from '../src/machine.js';
 import type { Command } from '../src/trace/ast.js';
 import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import { parseTrace } from '../src/trace/parse.js';

@@ -351,16 +351,3 @@ export class AnonPtes {
   }
 }
 
-/**
- * anon_vma_compatible() (find_mergeable_anon_vma's test): `a` directly
- * followed by `b` could one day be one vma — adjacent, the same file at
- * contiguous offsets, flags equal but for the access bits (which mprotect
- * may yet make equal). Linux also compares VM_ACCOUNT, which the machine
- * does not keep.
- */
-export function anonVmaCompatible(a: Vma, b: Vma): boolean {
-  return (
-    a.end === b.start && a.file === b.file && a.shared === b.shared && a.account === b.account &&
-    a.dontfork === b.dontfork && a.wipeonfork === b.wipeonfork && b.pgoff === a.endIndex
-  );
-}

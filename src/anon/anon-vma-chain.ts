@@ -94,7 +94,7 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible } from './anon-ptes.js';
+import { anonVmaCompatible } from '../mm/merge-tag.js';
 import type { DesignOptions } from './design.js';
 import { AnonVmaDesignBase } from './pte-design.js';
 

@@ -104,7 +104,7 @@ import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import type { DesignOptions } from './design.js';
-import { MergeTag, MergeTags } from './merge-tag.js';
+import { MergeTag, MergeTags } from '../mm/merge-tag.js';
 import { AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma: a lock and the list of vmas whose anonymous pages point here. */

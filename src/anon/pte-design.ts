@@ -37,7 +37,7 @@ import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { AnonPtes } from './anon-ptes.js';
 import type { AnonDesign, Peek } from './design.js';
-import { MergeTag, MergeTags } from './merge-tag.js';
+import { MergeTag, MergeTags } from '../mm/merge-tag.js';
 
 export abstract class PteDesign implements AnonDesign {
   abstract readonly name: string;

@@ -18,7 +18,7 @@
 // anon_vmas for the anon_vma designs, spaces or objects for tree and shadow.
 
 import { performance } from 'node:perf_hooks';
-import { Machine, type MachineOptions } from '../mm/machine.js';
+import { Machine, type MachineOptions } from '../machine.js';
 import { parseTrace } from '../trace/parse.js';
 import { workloadTrace } from '../workload/index.js';
 

@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Machine } from '../mm/machine.js';
+import { Machine } from '../machine.js';
 import type { Command } from '../trace/ast.js';
 
 import { PAGE_SIZE as PAGE, WINDOW_START as BASE } from '../mm/constants.js';

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { DESIGNS } from '../anon/index.js';
-import type { MachineOptions } from '../mm/machine.js';
+import type { MachineOptions } from '../machine.js';
 import { findWorkload, workloadTrace, WORKLOADS } from '../workload/index.js';
 import { loadRecordedInput } from '../record/corpus.js';
 import { CliError, EXIT, parseOrExit, runToStatus } from './exit.js';

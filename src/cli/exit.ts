@@ -5,7 +5,7 @@
 // everywhere.
 
 import { OutOfMemoryError } from '../mm/frames.js';
-import { Machine, type MachineOptions } from '../mm/machine.js';
+import { Machine, type MachineOptions } from '../machine.js';
 import { TraceError, type Command } from '../trace/ast.js';
 import type { Outcome } from '../oracle/verify.js';
 import { parseTrace } from '../trace/parse.js';

@@ -7,7 +7,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_DESIGN, DESIGNS, type CowContextEarlyExit, type CowContextSwapIn } from '../anon/index.js';
-import { MIN_FRAMES, type MachineOptions } from '../mm/machine.js';
+import { MIN_FRAMES, type MachineOptions } from '../machine.js';
 
 const INTEGER = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
 

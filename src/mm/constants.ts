@@ -36,6 +36,26 @@ export const VM_READ = 1;
 export const VM_WRITE = 2;
 export const VM_EXEC = 4;
 
+// The syscalls' own argument values (include/uapi/asm-generic/mman*.h), so
+// that the machine is driven the way a program drives Linux. For the
+// protections the trace language has, calc_vm_prot_bits() maps PROT_READ,
+// PROT_WRITE, PROT_EXEC to VM_READ, VM_WRITE, VM_EXEC one for one.
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+/** Every trace mmap is at a fixed address; `fixed` replaces what is there. */
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+export const MADV_DONTNEED = 4;
+export const MADV_DONTFORK = 10;
+export const MADV_DOFORK = 11;
+export const MADV_WIPEONFORK = 18;
+export const MADV_KEEPONFORK = 19;
+
 export type Errno =
   | 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EFAULT' | 'EACCES' | 'EPERM'
   | 'EFBIG' | 'EOVERFLOW' | 'ENODEV' | 'EAGAIN';

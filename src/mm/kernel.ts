@@ -2,7 +2,7 @@
 // design, and the counters. One Kernel per simulated machine.
 
 import type { AnonDesign } from '../anon/design.js';
-import type { MergeTags } from '../anon/merge-tag.js';
+import type { MergeTags } from './merge-tag.js';
 import type { FrameAllocator } from './frames.js';
 
 export interface Counters {

@@ -1,12 +1,14 @@
 // The simulated machine: processes, files, physical memory and one
-// anonymous-memory design, driven one trace command at a time.
+// anonymous-memory design, driven one system call at a time with plain
+// arguments, as a program drives Linux (gVisor's mm.MemoryManager plays the
+// same part). The design is handed in as a factory: src/mm knows designs
+// only through the interface of src/anon/design.ts. src/machine.ts adds the
+// registry of designs by name and the trace interpreter on top.
 //
-// Commands are assumed valid (src/trace/parse.ts rejects bad traces before
-// anything runs): processes and files named by a command exist.
+// Names are assumed valid (src/trace/parse.ts rejects bad traces before
+// anything runs): processes and files named by a call exist.
 
-import { DEFAULT_DESIGN, DESIGNS, type AnonDesign, type CowContextEarlyExit, type CowContextSwapIn, type DesignOptions } from '../anon/index.js';
-import { MergeTags } from '../anon/merge-tag.js';
-import type { Command } from '../trace/ast.js';
+import type { AnonDesign, AnonDesignFactory, CowContextEarlyExit, CowContextSwapIn, DesignOptions } from '../anon/design.js';
 import { TASK_SIZE } from './constants.js';
 import { File } from './file.js';
 import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
@@ -15,6 +17,7 @@ import { FrameAllocator, OutOfMemoryError } from './frames.js';
 import type { Counters, Kernel } from './kernel.js';
 import { sysMadvise } from './madvise.js';
 import { readWord, writeWord } from './memory.js';
+import { MergeTags } from './merge-tag.js';
 import { Mm } from './mm.js';
 import { sysMmap, sysMunmap } from './mmap.js';
 import { sysMprotect } from './mprotect.js';
@@ -23,9 +26,10 @@ import { framesReport, mapsReport } from './report.js';
 import type { Vma } from './vma.js';
 import { Reclaimer } from './vmscan.js';
 
-export interface MachineOptions {
-  /** Name of the anonymous-memory design; 'tree' (the default) is the seed's. */
-  design?: string;
+/** A syscall's result as the trace language prints it: 'ok', an errno, a signal, or a value read. */
+export type CallResult = string | number;
+
+export interface MachineCoreOptions {
   /** Physical memory in frames (default: unbounded). */
   frames?: number;
   /** Swap device size in pages (default: as large as needed). */
@@ -55,7 +59,7 @@ export interface MachineOptions {
  */
 export const MIN_FRAMES = 4;
 
-export class Machine implements Kernel {
+export class MachineCore implements Kernel {
   readonly frames = new FrameAllocator();
   readonly design: AnonDesign;
   readonly counters: Counters = { readFaults: 0, writeFaults: 0, sigsegv: 0, sigbus: 0 };
@@ -66,19 +70,15 @@ export class Machine implements Kernel {
   readonly reclaimer = new Reclaimer(this);
   readonly tags = new MergeTags((v) => v.linuxAnon);
   readonly zeroPage: boolean;
-  private commands = 0;
+  /** Commands run, counted by whoever drives the machine (the trace interpreter). */
+  commands = 0;
   private vmasPeak = 0;
   private structuresPeak = 0;
   private metadataPeak = 0;
   private unreachablePeak = 0;
   private exits = 0;
 
-  constructor(opts: MachineOptions = {}) {
-    const name = opts.design ?? DEFAULT_DESIGN;
-    const factory = DESIGNS[name];
-    if (factory === undefined) {
-      throw new RangeError(`unknown design '${name}' (known: ${Object.keys(DESIGNS).join(', ')})`);
-    }
+  constructor(factory: AnonDesignFactory, opts: MachineCoreOptions = {}) {
     // The CLI checks these in its own terms first (src/cli/options.ts).
     if (opts.frames !== undefined) {
       if (!Number.isInteger(opts.frames) || opts.frames < MIN_FRAMES) {
@@ -112,83 +112,109 @@ export class Machine implements Kernel {
     }
   }
 
-  /**
-   * Run one command; return its result body without the line-number prefix:
-   * 'ok', '42', 'SIGSEGV', 'EINVAL', or for maps/frames a multi-line string
-   * ('maps a\n  0x...-0x... rw-p anon').
-   */
-  exec(c: Command): string {
-    this.commands++;
-    const r = this.run(c);
-    return typeof r === 'number' ? String(r) : r;
+  // ---------------------------------------------------------------- syscalls
+  // Each returns what the trace language prints for it.
+
+  /** open(name, O_CREAT|O_RDWR), then ftruncate(size): the file exists even if ftruncate fails. */
+  createFile(name: string, size: bigint): CallResult {
+    const f = new File(name, this.frames);
+    this.files.set(name, f);
+    return sysFtruncate(this, f, size);
   }
 
-  private run(c: Command): string | number {
-    switch (c.kind) {
-      case 'file': {
-        const f = new File(c.file, this.frames);
-        this.files.set(c.file, f);
-        return sysFtruncate(this, f, c.size);
-      }
-      case 'fwrite':
-        this.reserve(1);
-        return sysPwrite(this.file(c.file), c.off, c.val);
-      case 'fread':
-        return sysPread(this.file(c.file), c.off);
-      case 'ftruncate':
-        return sysFtruncate(this, this.file(c.file), c.size);
-      case 'spawn': {
-        const mm = new Mm(c.proc, this.frames);
-        this.design.mmInit?.(mm, null);
-        this.procs.set(c.proc, mm);
-        return 'ok';
-      }
-      case 'fork':
-        this.procs.set(c.child, dupMmap(this, this.proc(c.proc), c.child));
-        this.sample();
-        return 'ok';
-      case 'exit':
-        this.sample();
-        exitMmap(this, this.proc(c.proc));
-        this.procs.delete(c.proc);
-        this.exits++;
-        if (this.design.structures() <= 256 || (this.exits & (this.exits - 1)) === 0) this.noteUnreachable();
-        return 'ok';
-      case 'frames':
-        return framesReport(this, [...this.procs.values()]);
-      case 'reclaim':
-        this.reclaimer.reclaim(c.count > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(c.count));
-        this.noteUnreachable();
-        return 'ok';
-      case 'mmap': {
-        const r = sysMmap(this, this.proc(c.proc), c, c.file === undefined ? null : this.file(c.file));
-        this.sample();
-        return r;
-      }
-      case 'munmap':
-        return sysMunmap(this, this.proc(c.proc), c.addr, c.len);
-      case 'mprotect': {
-        const r = sysMprotect(this, this.proc(c.proc), c.addr, c.len, c.prot);
-        this.sample();
-        return r;
-      }
-      case 'mremap': {
-        const r = sysMremap(this, this.proc(c.proc), c.addr, c.oldLen, c.newLen, c.newAddr);
-        this.sample();
-        return r;
-      }
-      case 'madvise': {
-        const r = sysMadvise(this, this.proc(c.proc), c.addr, c.len, c.advice);
-        this.sample();
-        return r;
-      }
-      case 'read':
-        return c.addr >= BigInt(TASK_SIZE) ? this.segv() : readWord(this, this.proc(c.proc), Number(c.addr));
-      case 'write':
-        return c.addr >= BigInt(TASK_SIZE) ? this.segv() : writeWord(this, this.proc(c.proc), Number(c.addr), c.val);
-      case 'maps':
-        return mapsReport(this.proc(c.proc));
-    }
+  /** pwrite of the 32-bit `val` at `off`. */
+  fwrite(file: string, off: bigint, val: number): CallResult {
+    this.reserve(1);
+    return sysPwrite(this.file(file), off, val);
+  }
+
+  /** pread of the 32-bit word at `off`. */
+  fread(file: string, off: bigint): CallResult {
+    return sysPread(this.file(file), off);
+  }
+
+  ftruncate(file: string, size: bigint): CallResult {
+    return sysFtruncate(this, this.file(file), size);
+  }
+
+  /** A new process with an empty address space. */
+  spawn(name: string): CallResult {
+    const mm = new Mm(name, this.frames);
+    this.design.mmInit?.(mm, null);
+    this.procs.set(name, mm);
+    return 'ok';
+  }
+
+  fork(parent: string, child: string): CallResult {
+    this.procs.set(child, dupMmap(this, this.proc(parent), child));
+    this.sample();
+    return 'ok';
+  }
+
+  exit(name: string): CallResult {
+    this.sample();
+    exitMmap(this, this.proc(name));
+    this.procs.delete(name);
+    this.exits++;
+    if (this.design.structures() <= 256 || (this.exits & (this.exits - 1)) === 0) this.noteUnreachable();
+    return 'ok';
+  }
+
+  /** Every live process reads its readable window; which pages share a frame. */
+  framesReport(): string {
+    return framesReport(this, [...this.procs.values()]);
+  }
+
+  /** Ask reclaim for up to `count` frames, as memory pressure would. */
+  reclaim(count: number): CallResult {
+    this.reclaimer.reclaim(count);
+    this.noteUnreachable();
+    return 'ok';
+  }
+
+  /** mmap(addr, len, prot, flags, file, off): flags MAP_SHARED/MAP_PRIVATE | MAP_FIXED/MAP_FIXED_NOREPLACE; file null: anonymous. */
+  mmap(proc: string, addr: bigint, len: bigint, prot: number, flags: number, file: string | null, off: bigint): CallResult {
+    const r = sysMmap(this, this.proc(proc), addr, len, prot, flags, file === null ? null : this.file(file), off);
+    this.sample();
+    return r;
+  }
+
+  munmap(proc: string, addr: bigint, len: bigint): CallResult {
+    return sysMunmap(this, this.proc(proc), addr, len);
+  }
+
+  mprotect(proc: string, addr: bigint, len: bigint, prot: number): CallResult {
+    const r = sysMprotect(this, this.proc(proc), addr, len, prot);
+    this.sample();
+    return r;
+  }
+
+  /** mremap(addr, oldLen, newLen[, MREMAP_MAYMOVE|MREMAP_FIXED, newAddr]). */
+  mremap(proc: string, addr: bigint, oldLen: bigint, newLen: bigint, newAddr?: bigint): CallResult {
+    const r = sysMremap(this, this.proc(proc), addr, oldLen, newLen, newAddr);
+    this.sample();
+    return r;
+  }
+
+  madvise(proc: string, addr: bigint, len: bigint, advice: number): CallResult {
+    const r = sysMadvise(this, this.proc(proc), addr, len, advice);
+    this.sample();
+    return r;
+  }
+
+  /** A 32-bit load (4-aligned): the value, or SIGSEGV / SIGBUS. */
+  read(proc: string, addr: bigint): CallResult {
+    return addr >= BigInt(TASK_SIZE) ? this.segv() : readWord(this, this.proc(proc), Number(addr));
+  }
+
+  /** A 32-bit store (4-aligned): ok, or SIGSEGV / SIGBUS. */
+  write(proc: string, addr: bigint, val: number): CallResult {
+    return addr >= BigInt(TASK_SIZE) ? this.segv() : writeWord(this, this.proc(proc), Number(addr), val);
+  }
+
+  /** /proc/PID/maps inside the window, normalised. */
+  maps(proc: string): string {
+    return mapsReport(this.proc(proc));
   }
 
   private segv(): 'SIGSEGV' {
@@ -315,11 +341,3 @@ export class Machine implements Kernel {
     };
   }
 }
-
-/** Run a whole (already validated) trace, calling `out` once per result. */
-export function runTrace(cmds: readonly Command[], out: (text: string) => void, opts: MachineOptions = {}): Machine {
-  const m = new Machine(opts);
-  for (const c of cmds) out(`${c.line} ${m.exec(c)}\n`);
-  return m;
-}
-

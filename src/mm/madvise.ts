@@ -13,14 +13,17 @@
 // which the anonymous-memory design implements (discard()) without
 // touching what any other process sees.
 
-import type { Advice } from '../trace/ast.js';
-import { PAGE_ALIGN, pageAligned, U64, type SysResult } from './constants.js';
+import {
+  MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_WIPEONFORK, PAGE_ALIGN, pageAligned, U64, type SysResult,
+} from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { isolateRange, mergeRange, zapRange } from './vma-ops.js';
 import type { Vma } from './vma.js';
 
-export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice: Advice): SysResult {
+/** madvise(addr, len, advice): MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK. */
+export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice: number): SysResult {
+  if (!VALID_ADVICE.has(advice)) return 'EINVAL';
   if (!pageAligned(addr)) return 'EINVAL';
   const alen = PAGE_ALIGN(len);
   if (len !== 0n && alen === 0n) return 'EINVAL';
@@ -44,23 +47,27 @@ export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice:
   return hole ? 'ENOMEM' : 'ok';
 }
 
-function advise(k: Kernel, mm: Mm, v: Vma, lo: number, hi: number, advice: Advice): SysResult {
+function advise(k: Kernel, mm: Mm, v: Vma, lo: number, hi: number, advice: number): SysResult {
   switch (advice) {
-    case 'dontneed':
+    case MADV_DONTNEED:
       zapRange(mm, lo, hi);
       if (!v.shared) k.design.discard(v, v.index(lo), v.index(hi));
       return 'ok';
-    case 'wipeonfork':
+    case MADV_WIPEONFORK:
       if (v.file !== null || v.shared) return 'EINVAL';
       return setFlag(k, mm, lo, hi, (x) => { x.wipeonfork = true; });
-    case 'keeponfork':
+    case MADV_KEEPONFORK:
       return setFlag(k, mm, lo, hi, (x) => { x.wipeonfork = false; });
-    case 'dontfork':
+    case MADV_DONTFORK:
       return setFlag(k, mm, lo, hi, (x) => { x.dontfork = true; });
-    case 'dofork':
+    case MADV_DOFORK:
       return setFlag(k, mm, lo, hi, (x) => { x.dontfork = false; });
   }
+  return 'EINVAL'; // not reached: sysMadvise checked the advice
 }
+
+/** madvise_behavior_valid(), for the advice modelled here. */
+const VALID_ADVICE = new Set([MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK]);
 
 function setFlag(k: Kernel, mm: Mm, lo: number, hi: number, set: (v: Vma) => void): SysResult {
   for (const piece of isolateRange(k, mm, lo, hi)) set(piece);

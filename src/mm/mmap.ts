@@ -17,10 +17,9 @@
 // MAP_FIXED_NOREPLACE is MAP_FIXED with the extra EEXIST check, so every
 // trace mmap is at a fixed address: the simulator never chooses one.
 
-import type { MmapCmd } from '../trace/ast.js';
 import {
   MAX_LFS_FILESIZE, MMAP_MIN_ADDR, PAGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, TASK_SIZE_BIG,
-  VM_EXEC, VM_READ, VM_WRITE, type SysResult,
+  MAP_FIXED_NOREPLACE, MAP_SHARED, VM_EXEC, VM_READ, VM_WRITE, type SysResult,
 } from './constants.js';
 import { File } from './file.js';
 import type { Kernel } from './kernel.js';
@@ -30,17 +29,6 @@ import { Vma } from './vma.js';
 import { vmEnoughMemory } from './accounting.js';
 
 const U64 = (1n << 64n) - 1n;
-
-export function protBits(p: string): number {
-  switch (p) {
-    case 'none': return 0;
-    case 'r': return VM_READ;
-    case 'rw': return VM_READ | VM_WRITE;
-    case 'rx': return VM_READ | VM_EXEC;
-    case 'rwx': return VM_READ | VM_WRITE | VM_EXEC;
-  }
-  throw new Error(`bad prot ${p}`);
-}
 
 /**
  * The checks of get_unmapped_area() for a MAP_FIXED request of `len`
@@ -54,28 +42,35 @@ export function checkFixedArea(addr: bigint, len: bigint): SysResult {
   return 'ok';
 }
 
-export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysResult {
-  const off = c.off ?? 0n;
+/**
+ * mmap(addr, len, prot, flags, fd, off). `flags` is MAP_SHARED or
+ * MAP_PRIVATE, with MAP_FIXED or MAP_FIXED_NOREPLACE (a trace always names
+ * the address); `file` null is MAP_ANONYMOUS.
+ */
+export function sysMmap(k: Kernel, mm: Mm, addr: bigint, lenArg: bigint, protArg: number, flags: number,
+  file: File | null, off: bigint): SysResult {
+  const shared = (flags & MAP_SHARED) !== 0;
   if ((off & 0xfffn) !== 0n) return 'EINVAL';
   let pgoff = off >> BigInt(PAGE_SHIFT);
-  if (c.len === 0n) return 'EINVAL';
-  const len = PAGE_ALIGN(c.len);
+  if (lenArg === 0n) return 'EINVAL';
+  const len = PAGE_ALIGN(lenArg);
   if (len === 0n) return 'ENOMEM';
   if (((pgoff + (len >> 12n)) & U64) < pgoff) return 'EOVERFLOW';
-  const area = checkFixedArea(c.addr, len);
+  const area = checkFixedArea(addr, len);
   if (area !== 'ok') return area;
-  const start = Number(c.addr);
+  const start = Number(addr);
   const end = start + Number(len);
-  if (!c.fixed && mm.vmas.intersects(start, end)) return 'EEXIST';
+  if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.intersects(start, end)) return 'EEXIST';
   if (file !== null) {
     // file_mmap_ok() with maxsize = MAX_LFS_FILESIZE for a regular file.
     if (len > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - len) >> 12n) return 'EOVERFLOW';
   }
-  const prot = protBits(c.prot);
+  // calc_vm_prot_bits(): PROT_READ/WRITE/EXEC are VM_READ/WRITE/EXEC.
+  const prot = protArg & (VM_READ | VM_WRITE | VM_EXEC);
   const pages = Number(len) / PAGE_SIZE;
   // Private writable memory and shared anonymous memory are charged
   // against overcommit (VM_ACCOUNT / shmem_acct_size).
-  if (((!c.shared && (prot & VM_WRITE) !== 0) || (c.shared && file === null)) && !vmEnoughMemory(pages)) {
+  if (((!shared && (prot & VM_WRITE) !== 0) || (shared && file === null)) && !vmEnoughMemory(pages)) {
     return 'ENOMEM';
   }
 
@@ -84,20 +79,20 @@ export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysRe
 
   let object = file;
   if (file === null) {
-    if (c.shared) {
+    if (shared) {
       // MAP_SHARED|MAP_ANONYMOUS: a new shmem object of exactly len bytes.
       object = new File(null, k.frames);
       object.size = Number(len);
       pgoff = 0n;
     } else {
       // do_mmap: "pgoff = addr >> PAGE_SHIFT" for private anonymous memory.
-      pgoff = c.addr >> BigInt(PAGE_SHIFT);
+      pgoff = addr >> BigInt(PAGE_SHIFT);
     }
   }
-  const v = new Vma(mm, start, end, Number(pgoff), prot, c.shared, object);
+  const v = new Vma(mm, start, end, Number(pgoff), prot, shared, object);
   // accountable_mapping(): private writable mappings are VM_ACCOUNT.
-  v.account = !c.shared && (prot & VM_WRITE) !== 0;
-  if (!c.shared) k.design.vmaNew(v);
+  v.account = !shared && (prot & VM_WRITE) !== 0;
+  if (!shared) k.design.vmaNew(v);
   insertVma(mm, v);
   mergeAround(k, v);
   return 'ok';

@@ -7,22 +7,21 @@
 // is taken away and are not made writable when it is given back (the next
 // write faults and the anonymous-memory design decides copy or reuse).
 
-import type { Prot } from '../trace/ast.js';
-import { PAGE_ALIGN, PAGE_SIZE, pageAligned, U64, VM_READ, VM_WRITE, type SysResult } from './constants.js';
+import { PAGE_ALIGN, PAGE_SIZE, pageAligned, U64, VM_EXEC, VM_READ, VM_WRITE, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
-import { protBits } from './mmap.js';
 import { PTE_READ, PTE_WRITE } from './pagetable.js';
 import { vmEnoughMemory } from './accounting.js';
 import { isolateRange, mergeRange } from './vma-ops.js';
 
-export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, p: Prot): SysResult {
+/** mprotect(addr, len, prot): prot is PROT_READ | PROT_WRITE | PROT_EXEC bits (VM_* one for one). */
+export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, protArg: number): SysResult {
   if (!pageAligned(addr)) return 'EINVAL';
   if (len === 0n) return 'ok';
   const alen = PAGE_ALIGN(len);
   const endBig = (addr + alen) & U64;
   if (endBig <= addr) return 'ENOMEM';
-  const prot = protBits(p);
+  const prot = protArg & (VM_READ | VM_WRITE | VM_EXEC);
   // Everything at or past TASK_SIZE is a hole: clamp to numbers we can hold.
   const start = Number(addr > 1n << 52n ? 1n << 52n : addr);
   const end = Number(endBig > 1n << 52n ? 1n << 52n : endBig);

@@ -10,7 +10,7 @@
 
 import { PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from './constants.js';
 import type { File } from './file.js';
-import type { MergeTag } from '../anon/merge-tag.js';
+import type { MergeTag } from './merge-tag.js';
 import type { Mm } from './mm.js';
 
 export class Vma {

@@ -18,7 +18,7 @@
 // mappings (is this page mapped, writable, shared?), and a call whose
 // result differs from what the real call returned is flagged in a comment.
 
-import { Machine } from '../mm/machine.js';
+import { Machine } from '../machine.js';
 import type { Advice, Command, Prot } from '../trace/ast.js';
 import { printCommand } from '../trace/print.js';
 

@@ -3,7 +3,7 @@
 // kinds of first disagreement, each with its shortest trace found.
 import fc from 'fast-check';
 import { it } from 'vitest';
-import { Machine } from '../../src/mm/machine.js';
+import { Machine } from '../../src/machine.js';
 import { fileTraceArbitrary, traceArbitrary, mergeTraceArbitrary, validTrace } from './gen.js';
 import { NaiveMachine } from './model.js';
 import { printVmtCommand, printVmt } from './trace-text.js';

@@ -28,8 +28,7 @@
 // same events in its hooks (PteDesign's prepare, forkState, splitState,
 // mergeState).
 
-import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible } from './anon-ptes.js';
+import type { Vma } from './vma.js';
 
 /** A private vma's merge tag (see the top). */
 export class MergeTag {
@@ -125,4 +124,17 @@ export class MergeTags {
     if (st.forkChild && st.tag === 0) fail(`${where}: fork child without a tag`);
     if (holdsPages && st.tag === 0) fail(`${where}: holds pages but has no tag`);
   }
+}
+
+/**
+ * anon_vma_compatible() (find_mergeable_anon_vma's test): `a` directly
+ * followed by `b` could one day be one vma — adjacent, the same file at
+ * contiguous offsets, flags equal but for the access bits (which mprotect
+ * may yet make equal). VM_ACCOUNT is compared too, as Linux does.
+ */
+export function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  return (
+    a.end === b.start && a.file === b.file && a.shared === b.shared && a.account === b.account &&
+    a.dontfork === b.dontfork && a.wipeonfork === b.wipeonfork && b.pgoff === a.endIndex
+  );
 }
