@@ -21,6 +21,7 @@ import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
 import { PROFILES, streamTrace, type Profile } from './trace/gen.js';
 import { parseTrace } from './trace/parse.js';
+import { openTrace, type OpenTrace } from './trace/source.js';
 
 /** An error with a message for stderr (`vmtree: MESSAGE`) and an exit status. */
 export class CliError extends Error {
@@ -38,6 +39,8 @@ export interface CliIO {
   stderr(text: string): void;
   /** All of standard input. */
   readStdin(): Promise<Buffer>;
+  /** Standard input as a stream, for `run -` (absent when readStdin is replaced: then run reads that). */
+  stdinStream?: () => AsyncIterable<Uint8Array>;
   /** Whether stderr is a terminal (colours). */
   stderrIsTTY: boolean;
 }
@@ -116,6 +119,7 @@ const defaultIO = (): CliIO => ({
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   },
+  stdinStream: () => process.stdin,
   stderrIsTTY: process.stderr.isTTY === true,
 });
 
@@ -211,24 +215,36 @@ const addRun: Subcommand = (program, ctx) => {
     .addHelpText('after', '\nExit status 3: out of memory — every frame is in use and nothing can be freed ' +
       '(--frames too small for one operation, or --swap full); the message names the trace line.')
     .action(async (trace: string, opts: { design: string; frames?: number; swap?: number; cut: boolean; merge: boolean; shadowChainLimit?: number; stats?: boolean; statsJson?: string }) => {
-      const cmds = await ctx.loadTrace(trace);
+      // Streamed: validated whole first, then run without holding the commands (src/trace/source.ts).
+      let cmds: OpenTrace;
+      try {
+        cmds = await openTrace(trace !== '-' ? { path: trace } : ctx.io.stdinStream?.() ?? (await ctx.readInput('-')), ctx.inputName(trace));
+      } catch (e) {
+        if (e instanceof TraceError) throw new CliError(e.message, 2);
+        if (e instanceof CliError) throw e;
+        throw new CliError(trace === '-' ? `cannot read standard input: ${reason(e)}` : `cannot read '${trace}': ${reason(e)}`);
+      }
       const mo: MachineOptions = { design: opts.design, cut: opts.cut, merge: opts.merge };
       if (opts.frames !== undefined) mo.frames = opts.frames;
       if (opts.swap !== undefined) mo.swap = opts.swap;
       if (opts.shadowChainLimit !== undefined) mo.shadowChainLimit = opts.shadowChainLimit;
       const machine = new Machine(mo);
-      for (const c of cmds) {
-        let r: string;
-        try {
-          r = machine.exec(c);
-        } catch (e) {
-          if (e instanceof OutOfMemoryError) {
-            ctx.out.flush();
-            throw new CliError(`${ctx.inputName(trace)}:${c.line}: ${e.message}`, 3);
+      try {
+        for (const c of cmds) {
+          let r: string;
+          try {
+            r = machine.exec(c);
+          } catch (e) {
+            if (e instanceof OutOfMemoryError) {
+              ctx.out.flush();
+              throw new CliError(`${ctx.inputName(trace)}:${c.line}: ${e.message}`, 3);
+            }
+            throw e;
           }
-          throw e;
+          ctx.out.write(`${c.line} ${r}\n`);
         }
-        ctx.out.write(`${c.line} ${r}\n`);
+      } finally {
+        cmds.close();
       }
       ctx.out.flush();
       if (opts.stats === true || opts.statsJson !== undefined) {
@@ -333,7 +349,7 @@ export function buildProgram(ctx: CliContext): Command {
 
 /** Run the CLI with arguments `argv` (without `node` and the script); resolves to the exit status. */
 export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
-  const ctx = makeContext({ ...defaultIO(), ...io });
+  const ctx = makeContext({ ...defaultIO(), ...(io.readStdin !== undefined ? { stdinStream: undefined } : {}), ...io });
   try {
     await buildProgram(ctx).parseAsync(argv, { from: 'user' });
     ctx.out.flush();
