@@ -69,48 +69,57 @@ export function sanitizeToken(bytes: Uint8Array, start = 0, end = bytes.length):
  * Linear in the token length, however long (leading zeros are allowed).
  */
 function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | null {
+  // One pass for the common case (at most 13 hex or 15 decimal significant
+  // digits: exact as a double); longer tokens take the BigInt path.
   if (e - s >= 2 && buf[s] === 0x30 && buf[s + 1] === 0x78) {
     s += 2;
     if (s === e) return null;
     let z = s;
     while (z < e && buf[z] === 0x30) z++;
-    for (let i = z; i < e; i++) if (hexDigit(buf[i]!) < 0) return null;
     const digits = e - z;
-    if (digits > 16) return null;
     if (digits <= 13) {
       let n = 0;
-      for (let i = z; i < e; i++) n = n * 16 + hexDigit(buf[i]!);
+      for (let i = z; i < e; i++) {
+        const d = HEX[buf[i]!]!;
+        if (d < 0) return null;
+        n = n * 16 + d;
+      }
       return n;
     }
+    for (let i = z; i < e; i++) if (HEX[buf[i]!]! < 0) return null;
+    if (digits > 16) return null;
     let v = 0n;
-    for (let i = z; i < e; i++) v = (v << 4n) | BigInt(hexDigit(buf[i]!));
+    for (let i = z; i < e; i++) v = (v << 4n) | BigInt(HEX[buf[i]!]!);
     return v;
   }
   let z = s;
+  while (z < e && buf[z] === 0x30) z++;
+  const digits = e - z;
+  if (digits <= 15) {
+    let n = 0;
+    for (let i = s; i < e; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) return null;
+      n = n * 10 + d;
+    }
+    return n;
+  }
   for (let i = s; i < e; i++) {
     const b = buf[i]!;
     if (b < 0x30 || b > 0x39) return null;
   }
-  while (z < e && buf[z] === 0x30) z++;
-  const digits = e - z;
   if (digits > 20) return null;
-  if (digits <= 15) {
-    let n = 0;
-    for (let i = z; i < e; i++) n = n * 10 + (buf[i]! - 0x30);
-    return n;
-  }
   let v = 0n;
   for (let i = z; i < e; i++) v = v * 10n + BigInt(buf[i]! - 0x30);
   if (v > MAX_U64) return null;
   return v < TWO_53 ? Number(v) : v;
 }
 
-function hexDigit(b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x61 && b <= 0x66) return b - 0x61 + 10;
-  if (b >= 0x41 && b <= 0x46) return b - 0x41 + 10;
-  return -1;
-}
+/** Hex digit values by byte, -1 for a byte that is not one. */
+const HEX = new Int8Array(256).fill(-1);
+for (let b = 0x30; b <= 0x39; b++) HEX[b] = b - 0x30;
+for (let b = 0x61; b <= 0x66; b++) HEX[b] = b - 0x61 + 10;
+for (let b = 0x41; b <= 0x46; b++) HEX[b] = b - 0x41 + 10;
 
 function isNameBytes(buf: Uint8Array, s: number, e: number): boolean {
   if (s >= e) return false;
@@ -310,7 +319,16 @@ export class TraceParser {
   private carry: Buffer[] = [];
   private failed: TraceError | null = null;
 
-  constructor(readonly fileName: string, private readonly emit: (c: Command) => void) {}
+  /**
+   * `emit` gets each command. A parser made by TraceParser.validator()
+   * only checks: it emits nothing and builds no numbers.
+   */
+  constructor(readonly fileName: string, private readonly emit: (c: Command) => void, private readonly build = true) {}
+
+  /** A parser that only validates (the first pass of src/trace/source.ts). */
+  static validator(fileName: string): TraceParser {
+    return new TraceParser(fileName, () => {}, false);
+  }
 
   /** Bytes spent remembering exited processes' names (grows with the trace's processes; see NameSet). */
   get exitedNameBytes(): number {
@@ -420,6 +438,7 @@ export class TraceParser {
 
   private num(i: number): bigint {
     const v = this.numTok(i);
+    if (!this.build) return 0n;
     return typeof v === 'bigint' ? v : BigInt(v);
   }
 
@@ -433,6 +452,7 @@ export class TraceParser {
     const v = this.numTok(i);
     const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
     if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
+    if (!this.build) return 0n;
     return typeof v === 'bigint' ? v : BigInt(v);
   }
 

@@ -90,14 +90,14 @@ function* fileFeed(file: string, push: (chunk: Buffer) => void): Generator<void>
  */
 export async function openTrace(input: TraceInput, fileName: string): Promise<OpenTrace> {
   if (Buffer.isBuffer(input)) {
-    const check = new TraceParser(fileName, ignore);
+    const check = TraceParser.validator(fileName);
     check.push(input);
     check.end();
     return { [Symbol.iterator]: () => commandsOf((push) => bufferFeed(input, push), fileName), close: ignore };
   }
   if ('path' in input) {
     const file = input.path;
-    const check = new TraceParser(fileName, ignore);
+    const check = TraceParser.validator(fileName);
     readFileChunks(file, (c) => check.push(c));
     check.end();
     return { [Symbol.iterator]: () => commandsOf((push) => fileFeed(file, push), fileName), close: ignore };
@@ -109,7 +109,7 @@ export async function openTrace(input: TraceInput, fileName: string): Promise<Op
   try {
     const fd = openSync(file, 'wx', 0o600);
     try {
-      const check = new TraceParser(fileName, ignore);
+      const check = TraceParser.validator(fileName);
       for await (const chunk of input) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         check.push(b);
