@@ -1,6 +1,7 @@
 // The CI slice of the parser fuzz (`npm run fuzz` runs 100,000 inputs):
 // 10,000 inputs, seed fixed unless VMTREE_FC_SEED=random.
 import { describe, expect, it } from 'vitest';
+import { parseTrace } from '../src/trace/parse.js';
 import { runFuzz } from './fuzz-props.js';
 
 const seed = process.env.VMTREE_FC_SEED === 'random' ? Date.now() % 2 ** 31 : 12012;
@@ -15,8 +16,7 @@ describe('parser fuzz (CI slice)', () => {
 });
 
 describe('names of exited processes (kept compactly by the streaming parser)', () => {
-  it('tells an exited name from an unknown one and refuses to reuse it, across thousands of processes', async () => {
-    const { parseTrace } = await import('../src/trace/parse.js');
+  it('tells an exited name from an unknown one and refuses to reuse it, across thousands of processes', () => {
     const lines: string[] = [];
     for (let i = 0; i < 5000; i++) lines.push(`spawn p${i}`, `exit p${i}`);
     const n = lines.length;

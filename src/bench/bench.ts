@@ -2,8 +2,9 @@
 //
 // Every figure is measured on both sides, doing the same work:
 //   - the simulator: Machine.exec on commands built in memory (micro
-//     figures), or a workload's trace text parsed and run in a fresh Node
-//     process (workloads: parse + run, node's start-up excluded);
+//     figures), or a workload's trace file run as `vmtree run` runs it
+//     (validated, then streamed) in a fresh Node process (workloads:
+//     both parse passes + run, node's start-up excluded);
 //   - the kernel: native/kbench.c (built into build/kbench by
 //     native/build.sh), real processes doing the same faults, forks and
 //     the workloads' traces (see its header for how a trace runs).
@@ -31,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../mm/machine.js';
 import type { Command } from '../trace/ast.js';
-import { parseTrace } from '../trace/parse.js';
+import { openTrace } from '../trace/source.js';
 import { workloadTrace } from '../workload/index.js';
 
 const BASE = 0x100000000000;
@@ -228,6 +229,7 @@ function bytesPerPage(pages: number, words: number): number {
 // ---------------------------------------------------------------------------
 // The simulator side: workloads, each run in a fresh process
 
+/** parseNs: the validating first pass alone. */
 export interface TraceResult { ns: number; parseNs: number; maxRss: number; reads: number; readHash: string; failed: number }
 
 /**
@@ -235,39 +237,48 @@ export interface TraceResult { ns: number; parseNs: number; maxRss: number; read
  * little-endian u64s; and the count of other commands that failed with an
  * errno: what native/kbench.c prints for the same trace.
  */
-export function resultDigest(cmds: readonly Command[], results: readonly string[]): { reads: number; readHash: string; failed: number } {
-  const MASK = (1n << 64n) - 1n;
-  let h = 1469598103934665603n;
-  let reads = 0;
-  let failed = 0;
-  const bytes = new Uint8Array(16);
-  const view = new DataView(bytes.buffer);
-  cmds.forEach((c, i) => {
-    const r = results[i]!;
+export class ResultDigest {
+  private static readonly MASK = (1n << 64n) - 1n;
+  private h = 1469598103934665603n;
+  reads = 0;
+  failed = 0;
+  private readonly bytes = new Uint8Array(16);
+  private readonly view = new DataView(this.bytes.buffer);
+
+  add(c: Command, r: string): void {
     if (c.kind === 'read' || c.kind === 'fread') {
-      reads++;
-      view.setBigUint64(0, BigInt(c.line), true);
-      view.setBigUint64(8, /^\d+$/.test(r) ? BigInt(r) : MASK, true);
-      for (const b of bytes) h = ((h ^ BigInt(b)) * 1099511628211n) & MASK;
-    } else if (r !== 'ok' && !/^\d+$/.test(r)) {
-      failed++;
+      this.reads++;
+      this.view.setBigUint64(0, BigInt(c.line), true);
+      this.view.setBigUint64(8, /^\d+$/.test(r) ? BigInt(r) : ResultDigest.MASK, true);
+      let h = this.h;
+      for (const b of this.bytes) h = ((h ^ BigInt(b)) * 1099511628211n) & ResultDigest.MASK;
+      this.h = h;
+    } else if (r !== 'ok' && (r.charCodeAt(0) < 0x30 || r.charCodeAt(0) > 0x39)) {
+      this.failed++;
     }
-  });
-  return { reads, readHash: h.toString(16).padStart(16, '0'), failed };
+  }
+
+  get readHash(): string {
+    return this.h.toString(16).padStart(16, '0');
+  }
 }
 
-/** In a child process: parse and run one trace file, print a TraceResult. */
-function simTraceChild(file: string): void {
-  const text = readFileSync(file);
+/**
+ * In a child process: run one trace file as `vmtree run` does (validated
+ * whole, then streamed: src/trace/source.ts), print a TraceResult.
+ */
+async function simTraceChild(file: string): Promise<void> {
   const t0 = performance.now();
-  const cmds = parseTrace(text, file);
+  const cmds = await openTrace({ path: file }, file);
   const t1 = performance.now();
   const m = new Machine();
-  const results = new Array<string>(cmds.length);
-  for (let i = 0; i < cmds.length; i++) results[i] = m.exec(cmds[i]!);
+  const d = new ResultDigest();
+  for (const c of cmds) d.add(c, m.exec(c));
   const t2 = performance.now();
-  const d = resultDigest(cmds, results);
-  const r: TraceResult = { ns: (t2 - t0) * 1e6, parseNs: (t1 - t0) * 1e6, maxRss: process.resourceUsage().maxRSS * 1024, ...d };
+  const r: TraceResult = {
+    ns: (t2 - t0) * 1e6, parseNs: (t1 - t0) * 1e6, maxRss: process.resourceUsage().maxRSS * 1024,
+    reads: d.reads, readHash: d.readHash, failed: d.failed,
+  };
   process.stdout.write(JSON.stringify(r));
 }
 
@@ -475,7 +486,7 @@ const traceArg = process.argv.indexOf('--sim-trace');
 if (probe >= 0) {
   process.stdout.write(String(bytesPerPage(Number(process.argv[probe + 1]), Number(process.argv[probe + 2]))));
 } else if (traceArg >= 0) {
-  simTraceChild(process.argv[traceArg + 1]!);
+  await simTraceChild(process.argv[traceArg + 1]!);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     main();
