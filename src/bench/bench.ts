@@ -431,7 +431,7 @@ function main(): void {
   console.log(`vmtree bench (${machine}; medians of ${n} runs, ${nBig} for the workloads' kernel-sized runs)`);
   if (!kernelOn) console.log(`kernel side not measured: ${k.why}`);
   console.log(textTable(figs));
-  console.log('simulator: Machine.exec (micro figures), or parse + run of the trace in a fresh node process (workloads, with its peak RSS);');
+  console.log('simulator: Machine.exec (micro figures), or the trace run as `vmtree run` runs it, in a fresh node process (workloads, with its peak RSS);');
   console.log('kernel: native/kbench.c doing the same faults, forks and traces with real processes; results checked equal.');
   if (o.json !== null) {
     const doc = JSON.stringify({ date: started.toISOString(), machine, quick: o.quick, kernel: kernelOn ? 'measured' : k.why, figures: figs }, null, 1);
