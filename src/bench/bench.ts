@@ -1,23 +1,44 @@
-// `npm run bench`: how fast and how big the simulator is.
+// `npm run bench`: the simulator raced against the real kernel.
 //
-//   - simulated faults per second, by kind (anonymous write fault with
-//     zero fill, read fault mapping the zero page, copy-on-write after
-//     fork, read fault through a private file mapping);
-//   - time to fork a process with 262,144 resident pages (1 GiB);
-//   - host bytes per resident simulated page: sparse (one word written)
-//     and full (more words than a sparse page keeps).
+// Every figure is measured on both sides, doing the same work:
+//   - the simulator: Machine.exec on commands built in memory (micro
+//     figures), or a workload's trace file run as `vmtree run` runs it
+//     (validated, then streamed) in a fresh Node process (workloads:
+//     both parse passes + run, node's start-up excluded);
+//   - the kernel: native/kbench.c (built into build/kbench by
+//     native/build.sh), real processes doing the same faults, forks and
+//     the workloads' traces (see its header for how a trace runs).
+// Runs alternate between the two sides, so that load on this shared
+// machine falls on both alike. Each figure is the median of several runs,
+// printed with its spread (min-max). For the workloads the kernel's read
+// values are hashed and compared with the simulator's: a run whose results
+// differ is an error, not a figure.
 //
-// Every figure is the median of several runs (this machine is noisy), and
-// the spread (min..max) is printed beside it. Run with --expose-gc for the
-// memory figure to be exact (the npm script does).
+//   npm run bench                      the table
+//   npm run bench -- --quick           smaller sizes, fewer runs (a smoke test)
+//   npm run bench -- --json [FILE]     also write every run as JSON (stdout if no FILE)
+//   npm run bench -- --readme          also rewrite README.md's "Performance" table
+//   npm run bench -- --no-kernel       the simulator alone
+//   npm run bench -- --runs N          runs per figure
+//
+// Without a C compiler (or not on Linux) the kernel column is empty and the
+// reason is printed. kbench needs no privileges.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir, release } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../machine.js';
 import type { Command } from '../trace/ast.js';
+import { openTrace } from '../trace/source.js';
+import { workloadTrace } from '../workload/index.js';
 
 import { PAGE_SIZE as PAGE, WINDOW_START as BASE } from '../mm/constants.js';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const KBENCH = path.join(ROOT, 'build', 'kbench');
 
 /** A command without its line number (Omit distributed over the union). */
 type Unlined = Command extends unknown ? (Command extends infer C ? (C extends Command ? Omit<C, 'line'> : never) : never) : never;
@@ -31,26 +52,111 @@ function exec(m: Machine, c: Unlined): string {
   return r;
 }
 
-function median(xs: number[]): number {
+// ---------------------------------------------------------------------------
+// Statistics and output
+
+export interface Stat { median: number; min: number; max: number; runs: number[] }
+
+export function stat(xs: number[]): Stat {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  const median = n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  return { median, min: s[0]!, max: s[n - 1]!, runs: xs };
 }
 
-function runs(n: number, f: () => number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(f());
-  return out;
+export interface Figure {
+  id: string;
+  name: string;
+  unit: string;
+  sim: Stat;
+  kernel: Stat | null;
+  /** What the kernel column shows when it is not measured here. */
+  kernelNote?: string;
+  /** kernel / simulator (times, lower is better): how many times faster the simulator is. */
+  ratio: number | null;
+  goal: string;
+  /** Whether the goal is met by the simulator's median. */
+  met: boolean | null;
+  /** Simulator's peak resident memory (workloads), bytes. */
+  simMaxRss?: Stat;
 }
 
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 0): string =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function report(name: string, xs: number[], unit: string, digits = 0): void {
-  console.log(`${name.padEnd(44)} ${fmt(median(xs), digits).padStart(14)} ${unit.padEnd(10)} (min ${fmt(Math.min(...xs), digits)}, max ${fmt(Math.max(...xs), digits)}, n=${xs.length})`);
+/** A value in its unit, with 3 significant digits. */
+function show(x: number, unit: string): string {
+  const d = x >= 100 ? 0 : x >= 10 ? 1 : x >= 1 ? 2 : 3;
+  return `${fmt(x, d)} ${unit}`;
 }
 
-/** Faults per second for `pages` faults of one kind. */
-function faultRate(kind: 'write-zero' | 'read-zero' | 'cow' | 'read-file', pages: number): number {
+function cell(s: Stat | null, unit: string, spread: boolean): string {
+  if (s === null) return '—';
+  const m = show(s.median, unit);
+  return spread && s.runs.length > 1 ? `${m} (${show(s.min, '').trim()}–${show(s.max, '').trim()})` : m;
+}
+
+function tableRows(figs: Figure[], spread: boolean): string[][] {
+  return figs.map((f) => [
+    f.name,
+    cell(f.sim, f.unit, spread) + (f.simMaxRss ? `, ${show(f.simMaxRss.median / 2 ** 20, 'MB')}` : ''),
+    f.kernel !== null ? cell(f.kernel, f.unit, spread) : (f.kernelNote ?? '—'),
+    f.ratio === null ? '—' : `${f.ratio >= 10 ? fmt(f.ratio, 0) : fmt(f.ratio, 1)}×`,
+    `${f.goal}${f.met === null ? '' : f.met ? ' ✓' : ' ✗'}`,
+  ]);
+}
+
+const HEAD = ['figure', 'simulator (median, min–max)', 'kernel (median, min–max)', 'simulator faster by', 'goal'];
+
+function textTable(figs: Figure[]): string {
+  const rows = [HEAD, ...tableRows(figs, true)];
+  const w = HEAD.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+}
+
+export function markdownTable(figs: Figure[]): string {
+  const rows = tableRows(figs, true);
+  const out = [`| ${HEAD.join(' | ')} |`, `|:--|${HEAD.slice(1).map(() => '--:').join('|')}|`];
+  for (const r of rows) out.push(`| ${r.join(' | ')} |`);
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// The kernel side
+
+interface KernelSide { ok: true } 
+type KernelStatus = KernelSide | { ok: false; why: string };
+
+function newestSource(): number {
+  const dir = path.join(ROOT, 'native');
+  let t = 0;
+  for (const f of readdirSync(dir)) if (f.endsWith('.c') || f === 'build.sh') t = Math.max(t, statSync(path.join(dir, f)).mtimeMs);
+  return t;
+}
+
+function kernelStatus(disabled: boolean): KernelStatus {
+  if (disabled) return { ok: false, why: '--no-kernel given' };
+  if (process.platform !== 'linux') return { ok: false, why: `not Linux (${process.platform}): kbench runs on the Linux kernel` };
+  if (existsSync(KBENCH) && statSync(KBENCH).mtimeMs >= newestSource()) return { ok: true };
+  const cc = process.env.CC ?? 'cc';
+  const r = spawnSync('sh', [path.join(ROOT, 'native', 'build.sh')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status === 127) return { ok: false, why: `no C compiler ('${cc}' not found) to build build/kbench from native/kbench.c` };
+  if (r.status !== 0 || !existsSync(KBENCH)) return { ok: false, why: `native/build.sh failed: ${(r.stderr || r.stdout || '').trim()}` };
+  return { ok: true };
+}
+
+function kbench(args: string[]): Record<string, unknown> {
+  const out = execFileSync(KBENCH, args, { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------
+// The simulator side: micro figures
+
+type FaultKind = 'write-fault' | 'read-fault' | 'cow-fault' | 'read-file';
+
+/** Nanoseconds per fault for `pages` faults of one kind. */
+function simFault(kind: FaultKind, pages: number): number {
   const m = new Machine();
   exec(m, { kind: 'spawn', proc: 'a' });
   const len = BigInt(pages * PAGE);
@@ -61,7 +167,7 @@ function faultRate(kind: 'write-zero' | 'read-zero' | 'cow' | 'read-file', pages
     exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len, prot: 'rw', shared: false, fixed: false });
   }
   let victim = 'a';
-  if (kind === 'cow') {
+  if (kind === 'cow-fault') {
     for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE), val: i + 1 });
     exec(m, { kind: 'fork', proc: 'a', child: 'b' });
     victim = 'b';
@@ -69,18 +175,18 @@ function faultRate(kind: 'write-zero' | 'read-zero' | 'cow' | 'read-file', pages
   const cmds: Command[] = [];
   for (let i = 0; i < pages; i++) {
     const addr = BigInt(BASE + i * PAGE);
-    cmds.push(kind === 'read-zero' || kind === 'read-file'
+    cmds.push(kind === 'read-fault' || kind === 'read-file'
       ? at({ kind: 'read', proc: victim, addr })
-      : at({ kind: 'write', proc: victim, addr, val: 7 }));
+      : at({ kind: 'write', proc: victim, addr, val: 7 + i }));
   }
   const t0 = performance.now();
   for (const c of cmds) m.exec(c);
-  const dt = (performance.now() - t0) / 1000;
-  return pages / dt;
+  const dt = performance.now() - t0;
+  return (dt * 1e6) / pages;
 }
 
-/** Milliseconds to fork a process with `pages` resident pages. */
-function forkTime(pages: number, forks: number): number[] {
+/** Milliseconds per fork of a process with `pages` resident pages. */
+function simFork(pages: number, forks: number): number[] {
   const m = new Machine();
   exec(m, { kind: 'spawn', proc: 'a' });
   exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len: BigInt(pages * PAGE), prot: 'rw', shared: false, fixed: false });
@@ -119,31 +225,272 @@ function bytesPerPage(pages: number, words: number): number {
   return (after - before) / pages;
 }
 
+// ---------------------------------------------------------------------------
+// The simulator side: workloads, each run in a fresh process
+
+/** parseNs: the validating first pass alone. */
+export interface TraceResult { ns: number; parseNs: number; maxRss: number; reads: number; readHash: string; failed: number }
+
+/**
+ * FNV-1a 64 over (line, value) of every read and fread, each as two
+ * little-endian u64s; and the count of other commands that failed with an
+ * errno: what native/kbench.c prints for the same trace.
+ */
+export class ResultDigest {
+  private static readonly MASK = (1n << 64n) - 1n;
+  private h = 1469598103934665603n;
+  reads = 0;
+  failed = 0;
+  private readonly bytes = new Uint8Array(16);
+  private readonly view = new DataView(this.bytes.buffer);
+
+  add(c: Command, r: string): void {
+    if (c.kind === 'read' || c.kind === 'fread') {
+      this.reads++;
+      this.view.setBigUint64(0, BigInt(c.line), true);
+      this.view.setBigUint64(8, /^\d+$/.test(r) ? BigInt(r) : ResultDigest.MASK, true);
+      let h = this.h;
+      for (const b of this.bytes) h = ((h ^ BigInt(b)) * 1099511628211n) & ResultDigest.MASK;
+      this.h = h;
+    } else if (r !== 'ok' && (r.charCodeAt(0) < 0x30 || r.charCodeAt(0) > 0x39)) {
+      this.failed++;
+    }
+  }
+
+  get readHash(): string {
+    return this.h.toString(16).padStart(16, '0');
+  }
+}
+
+/**
+ * In a child process: run one trace file as `vmtree run` does (validated
+ * whole, then streamed: src/trace/source.ts), print a TraceResult.
+ */
+async function simTraceChild(file: string): Promise<void> {
+  const t0 = performance.now();
+  const cmds = await openTrace({ path: file }, file);
+  const t1 = performance.now();
+  const m = new Machine();
+  const d = new ResultDigest();
+  for (const c of cmds) d.add(c, m.exec(c));
+  const t2 = performance.now();
+  const r: TraceResult = {
+    ns: (t2 - t0) * 1e6, parseNs: (t1 - t0) * 1e6, maxRss: process.resourceUsage().maxRSS * 1024,
+    reads: d.reads, readHash: d.readHash, failed: d.failed,
+  };
+  process.stdout.write(JSON.stringify(r));
+}
+
+function simTrace(file: string): TraceResult {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--sim-trace', file], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out) as TraceResult;
+}
+
+// ---------------------------------------------------------------------------
+
+interface Options { quick: boolean; json: string | null; readme: boolean; noKernel: boolean; runs: number | null }
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, json: null, readme: false, noKernel: false, runs: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') o.quick = true;
+    else if (a === '--readme') o.readme = true;
+    else if (a === '--no-kernel') o.noKernel = true;
+    else if (a === '--json') o.json = argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? argv[++i]! : '-';
+    else if (a === '--runs') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--runs needs a positive integer');
+      o.runs = n;
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//   npm')).map((l) => l.slice(5)).join('\n') + '\n');
+      process.exit(0);
+    } else throw new Error(`unknown option '${a}' (try --help)`);
+  }
+  return o;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
 function main(): void {
-  const quick = process.argv.includes('--quick');
-  const n = quick ? 3 : 7;
-  const pages = quick ? 16384 : 65536;
-  console.log(`vmtree bench (node ${process.version}; medians of ${n} runs)`);
-  if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run node with --expose-gc for exact memory figures)');
-  // Memory first, before other runs leave garbage behind.
-  // Each memory figure in a fresh process: garbage from earlier runs (slabs
-  // freed lazily) would blur a heap delta.
-  const memPages = quick ? 16384 : 65536;
+  const o = parseArgs(process.argv.slice(2));
+  const n = o.runs ?? (o.quick ? 3 : 5);
+  const nBig = o.runs ?? 3; // runs of the figures that take seconds on the kernel
+  const k = kernelStatus(o.noKernel);
+  const kernelOn = k.ok;
+  const figs: Figure[] = [];
+  const started = new Date();
+
+  const speedup = (sim: Stat, ker: Stat | null): number | null => (ker === null ? null : ker.median / sim.median);
+
+  // Memory first, each in a fresh process: garbage from other runs would blur a heap delta.
+  const memPages = o.quick ? 16384 : 65536;
   const inChild = (words: number): number =>
     Number(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--bytes-per-page', String(memPages), String(words)], { encoding: 'utf8' }));
-  report('host bytes per resident page (1 word set)', runs(quick ? 2 : 3, () => inChild(1)), 'bytes');
-  report('host bytes per resident page (full page)', runs(quick ? 2 : 3, () => inChild(17)), 'bytes');
-  for (const kind of ['write-zero', 'read-zero', 'cow', 'read-file'] as const) {
-    faultRate(kind, 4096); // warm up the JIT
-    report(`faults/s: ${kind}`, runs(n, () => faultRate(kind, pages)), 'faults/s');
+  log('host bytes per resident page...');
+  const sparse = stat(Array.from({ length: o.quick ? 2 : 3 }, () => inChild(1)));
+  figs.push({
+    id: 'bytes-per-page-sparse', name: 'host bytes per resident page (one word set)', unit: 'B', sim: sparse, kernel: null,
+    kernelNote: '64 B (struct page) + 4 KiB', ratio: null, goal: '≤ 64 B', met: sparse.median <= 64,
+  });
+
+  // Faults.
+  const faultPages = o.quick ? 8192 : 32768;
+  const faultFigures: [FaultKind, string, string, number][] = [
+    ['write-fault', 'anonymous write fault (zero fill)', '≤ 200 ns', 200],
+    ['read-fault', 'read fault (anonymous, untouched)', '≤ 100 ns', 100],
+    ['cow-fault', 'COW fault (after fork, parent alive)', '≤ 250 ns', 250],
+    ['read-file', 'read fault (private file mapping)', '—', Infinity],
+  ];
+  for (const [kind, name, goal, limit] of faultFigures) {
+    log(`${kind} (${fmt(faultPages)} faults, ${n} runs per side)...`);
+    simFault(kind, 4096); // warm up the JIT
+    const s: number[] = [];
+    const kr: number[] = [];
+    for (let i = 0; i < n; i++) {
+      s.push(simFault(kind, faultPages));
+      if (kernelOn) kr.push(Number(kbench([kind, String(faultPages)]).ns) / faultPages);
+    }
+    const sim = stat(s);
+    const ker = kernelOn ? stat(kr) : null;
+    figs.push({ id: kind, name, unit: 'ns', sim, kernel: ker, ratio: speedup(sim, ker), goal, met: limit === Infinity ? null : sim.median <= limit });
   }
-  const forkPages = 262144;
-  report(`fork with ${fmt(forkPages)} resident pages`, forkTime(forkPages, n), 'ms', 1);
+
+  // Fork.
+  const forkPages = o.quick ? 65536 : 262144;
+  log(`fork of ${fmt(forkPages)} resident pages (${n} forks per side)...`);
+  const simForks = stat(simFork(forkPages, n));
+  let kerForks: Stat | null = null;
+  let kerForkExit: Stat | null = null;
+  if (kernelOn) {
+    const r = kbench(['fork', String(forkPages), String(n)]) as { forkNs: number[]; forkExitNs: number[] };
+    kerForks = stat(r.forkNs.map((x) => x / 1e6));
+    kerForkExit = stat(r.forkExitNs.map((x) => x / 1e6));
+  }
+  figs.push({
+    id: 'fork', name: `fork of a ${fmt(forkPages)}-page process`, unit: 'ms', sim: simForks, kernel: kerForks,
+    ratio: speedup(simForks, kerForks), goal: '≤ 1 ms', met: simForks.median <= 1,
+  });
+  if (kerForkExit !== null) {
+    figs.push({
+      id: 'fork-exit', name: `fork + exit of a ${fmt(forkPages)}-page process`, unit: 'ms',
+      sim: stat(simForkExit(forkPages, n)), kernel: kerForkExit, ratio: null, goal: '—', met: null,
+    });
+    const f = figs[figs.length - 1]!;
+    f.ratio = speedup(f.sim, f.kernel);
+  }
+
+  // Workloads.
+  const cs = o.quick ? { children: '200', pages: '200' } : { children: '1000', pages: '1000' };
+  const fc = o.quick ? { generations: '1000' } : { generations: '10000' };
+  const workloads: [string, string, Record<string, string>, number, string, (s: Stat, rss: Stat) => boolean][] = [
+    ['cow-storm', `cow-storm ${cs.children} × ${cs.pages}, all children alive`, cs, nBig, '≥ 10× kernel, ≤ 150 MB',
+      (s, rss) => rss.median <= 150 * 2 ** 20 && s.median > 0],
+    ['fork-chain', `fork-chain ${fmt(Number(fc.generations))} generations`, fc, nBig, '≥ 10× kernel', () => true],
+    ['prefork', 'prefork (defaults)', {}, n, '≥ 10× kernel', () => true],
+    ['zygote', 'zygote (defaults)', {}, n, '≥ 10× kernel', () => true],
+    ['shell', 'shell (defaults)', {}, n, '≥ 10× kernel', () => true],
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmtree-bench-'));
+  try {
+    for (const [wname, name, params, runs, goal, extra] of workloads) {
+      const file = path.join(dir, `${wname}.vmt`);
+      writeFileSync(file, workloadTrace(wname, params));
+      log(`${name} (${runs} runs per side)...`);
+      const s: TraceResult[] = [];
+      const kr: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const r = simTrace(file);
+        s.push(r);
+        if (kernelOn) {
+          const kres = kbench(['trace', file]) as { ns: number; reads: number; readHash: string; failed: number };
+          if (kres.reads !== r.reads || kres.readHash !== r.readHash || kres.failed !== r.failed) {
+            throw new Error(`bench: ${wname}: the kernel's results differ from the simulator's ` +
+              `(kernel ${kres.reads} reads, hash ${kres.readHash}, ${kres.failed} failed; simulator ${r.reads}, ${r.readHash}, ${r.failed})`);
+          }
+          kr.push(kres.ns / 1e9);
+        }
+      }
+      const sim = stat(s.map((r) => r.ns / 1e9));
+      const rss = stat(s.map((r) => r.maxRss));
+      const ker = kernelOn ? stat(kr) : null;
+      const ratio = speedup(sim, ker);
+      figs.push({
+        id: wname, name, unit: 's', sim, kernel: ker, ratio, goal, simMaxRss: rss,
+        met: ratio === null ? null : ratio >= 10 && extra(sim, rss),
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const machine = `node ${process.version}, Linux ${release()}, ${started.toISOString().slice(0, 10)}`;
+  console.log(`vmtree bench (${machine}; medians of ${n} runs, ${nBig} for the workloads' kernel-sized runs)`);
+  if (!kernelOn) console.log(`kernel side not measured: ${k.why}`);
+  console.log(textTable(figs));
+  console.log('simulator: Machine.exec (micro figures), or the trace run as `vmtree run` runs it, in a fresh node process (workloads, with its peak RSS);');
+  console.log('kernel: native/kbench.c doing the same faults, forks and traces with real processes; results checked equal.');
+  if (o.json !== null) {
+    const doc = JSON.stringify({ date: started.toISOString(), machine, quick: o.quick, kernel: kernelOn ? 'measured' : k.why, figures: figs }, null, 1);
+    if (o.json === '-') console.log(doc);
+    else writeFileSync(o.json, `${doc}\n`);
+  }
+  if (o.readme) {
+    writeReadme(figs, machine, kernelOn ? null : k.why, o.quick);
+    log('README.md: Performance table rewritten');
+  }
+}
+
+/** Milliseconds per fork + exit (the child exits at once), as the kernel figure counts it. */
+function simForkExit(pages: number, forks: number): number[] {
+  const m = new Machine();
+  exec(m, { kind: 'spawn', proc: 'a' });
+  exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len: BigInt(pages * PAGE), prot: 'rw', shared: false, fixed: false });
+  for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE), val: i + 1 });
+  const out: number[] = [];
+  for (let i = 0; i < forks; i++) {
+    const t0 = performance.now();
+    exec(m, { kind: 'fork', proc: 'a', child: `c${i}` });
+    exec(m, { kind: 'exit', proc: `c${i}` });
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const START = '<!-- bench:start (npm run bench -- --readme rewrites this part) -->';
+const END = '<!-- bench:end -->';
+
+function writeReadme(figs: Figure[], machine: string, noKernel: string | null, quick: boolean): void {
+  const file = path.join(ROOT, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${START} ... ${END} section`);
+  const body = [
+    START,
+    '',
+    `Measured by \`npm run bench\`${quick ? ' --quick' : ''} (${machine}; medians, min–max in brackets${noKernel ? `; kernel not measured: ${noKernel}` : ''}):`,
+    '',
+    markdownTable(figs),
+    '',
+    END,
+  ].join('\n');
+  writeFileSync(file, text.slice(0, a) + body + text.slice(b + END.length));
 }
 
 const probe = process.argv.indexOf('--bytes-per-page');
+const traceArg = process.argv.indexOf('--sim-trace');
 if (probe >= 0) {
   process.stdout.write(String(bytesPerPage(Number(process.argv[probe + 1]), Number(process.argv[probe + 2]))));
-} else {
-  main();
+} else if (traceArg >= 0) {
+  await simTraceChild(process.argv[traceArg + 1]!);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
 }

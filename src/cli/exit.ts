@@ -80,17 +80,17 @@ export interface TraceOutcome {
  * before the failing command. A string is taken as latin1 bytes.
  */
 export function runToStatus(
-  input: Uint8Array | string | readonly Command[],
+  input: Uint8Array | string | Iterable<Command>,
   name: string,
   opts: MachineOptions,
   out: (line: string) => void,
 ): TraceOutcome {
-  let cmds: readonly Command[];
-  if (Array.isArray(input)) {
-    cmds = input as readonly Command[];
+  let cmds: Iterable<Command>;
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    cmds = input; // already validated (parsed, or opened by src/trace/source.ts)
   } else {
     try {
-      cmds = parseOrExit(input as Uint8Array | string, name);
+      cmds = parseOrExit(input, name);
     } catch (e) {
       if (e instanceof CliError) return { status: EXIT.BAD_TRACE, message: e.message, machine: null };
       throw e;

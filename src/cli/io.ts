@@ -15,6 +15,8 @@ export interface CliIO {
   stderr(text: string): void;
   /** All of standard input. */
   readStdin(): Promise<Buffer>;
+  /** Standard input as a stream, for `run -` (absent when readStdin is replaced: then run reads that). */
+  stdinStream?: () => AsyncIterable<Uint8Array>;
   /** Whether stderr is a terminal (colours). */
   stderrIsTTY: boolean;
 }
@@ -98,6 +100,7 @@ export const defaultIO = (): CliIO => ({
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   },
+  stdinStream: () => process.stdin,
   stderrIsTTY: process.stderr.isTTY === true,
 });
 

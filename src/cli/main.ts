@@ -95,7 +95,8 @@ export function buildProgram(ctx: CliContext): Command {
 
 /** Run the CLI with arguments `argv` (without `node` and the script); resolves to the exit status. */
 export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
-  const ctx = makeContext({ ...defaultIO(), ...io });
+  // A test that replaces readStdin must not get the process's real stdin stream.
+  const ctx = makeContext({ ...defaultIO(), ...(io.readStdin !== undefined ? { stdinStream: undefined } : {}), ...io });
   try {
     await buildProgram(ctx).parseAsync(argv, { from: 'user' });
     ctx.out.flush();

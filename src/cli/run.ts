@@ -1,6 +1,8 @@
 // `vmtree run`: run a trace on the simulator.
 
 import { writeFileSync } from 'node:fs';
+import { TraceError } from '../trace/ast.js';
+import { openTrace, type OpenTrace } from '../trace/source.js';
 import { CliError, EXIT, runToStatus } from './exit.js';
 import { reason, type CliContext, type Subcommand } from './io.js';
 import { addSimulatorOptions, machineOptions, type SimulatorOpts } from './options.js';
@@ -28,8 +30,26 @@ export const runCommand: Subcommand = (program, ctx) => {
     .addHelpText('after', `\nExit status ${EXIT.OUT_OF_MEMORY}: out of memory — every frame is in use and nothing can be freed ` +
       '(--frames too small for one operation, or --swap full); the message names the trace line.')
     .action(async (trace: string, opts: RunOpts) => {
-      const input = await ctx.readInput(trace);
-      const r = runToStatus(input, ctx.inputName(trace), machineOptions(opts), (line) => ctx.out.write(line));
+      // Streamed: validated whole first, then run without holding the
+      // commands (src/trace/source.ts), so memory follows what is resident,
+      // not the trace's length.
+      let cmds: OpenTrace;
+      try {
+        cmds = await openTrace(
+          trace !== '-' ? { path: trace } : ctx.io.stdinStream?.() ?? (await ctx.readInput('-')),
+          ctx.inputName(trace),
+        );
+      } catch (e) {
+        if (e instanceof TraceError) throw new CliError(e.message, EXIT.BAD_TRACE);
+        if (e instanceof CliError) throw e;
+        throw new CliError(trace === '-' ? `cannot read standard input: ${reason(e)}` : `cannot read '${trace}': ${reason(e)}`);
+      }
+      let r;
+      try {
+        r = runToStatus(cmds, ctx.inputName(trace), machineOptions(opts), (line) => ctx.out.write(line));
+      } finally {
+        cmds.close();
+      }
       ctx.out.flush();
       if (r.status === EXIT.INTERNAL) throw r.error;
       if (r.status !== EXIT.OK) throw new CliError(r.message, r.status);

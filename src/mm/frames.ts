@@ -49,10 +49,15 @@ export class Frame {
   /** Contents as a full page; null while the page is all zero or sparse. */
   data: Uint32Array | null = null;
   /**
-   * A page with few non-zero words (most of a trace's pages: one value
-   * written) keeps them as [word, value, ...] pairs instead of 4 KiB.
+   * A page with one non-zero word (most of a trace's pages: one value
+   * written) keeps it here, inline: w0 is its word index (-1: none) and v0
+   * its value as a signed 32-bit integer (a small integer to V8, so no
+   * heap number either). No allocation, 16 bytes instead of an array.
    */
-  sparse: number[] | null = null;
+  private w0 = -1;
+  private v0 = 0;
+  /** Two to SPARSE_WORDS non-zero words: [word, value, ...] pairs. */
+  private sp: number[] | null = null;
   /** Zeroed contents kept from an earlier life of this frame, reused on the first write. */
   spare: Uint32Array | null = null;
   /** Holders: address_space slots + present ptes. */
@@ -80,11 +85,30 @@ export class Frame {
     this.pfn = pfn;
   }
 
+  /**
+   * A sparse page's [word, value, ...] pairs, or null (all zero, or a full
+   * page). Reading it moves an inline word into an array: for the rare
+   * callers outside this file that ask whether a page has sparse contents.
+   */
+  get sparse(): number[] | null {
+    if (this.w0 >= 0) {
+      this.sp = [this.w0, this.v0 >>> 0];
+      this.w0 = -1;
+    }
+    return this.sp;
+  }
+
+  set sparse(v: number[] | null) {
+    this.sp = v;
+    this.w0 = -1;
+  }
+
   read(word: number): number {
     this.referenced = true;
     const d = this.data;
     if (d !== null) return d[word]!;
-    const sp = this.sparse;
+    if (this.w0 === word) return this.v0 >>> 0;
+    const sp = this.sp;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) if (sp[i] === word) return sp[i + 1]!;
     }
@@ -99,9 +123,20 @@ export class Frame {
       d[word] = val;
       return;
     }
-    let sp = this.sparse;
+    const sp = this.sp;
     if (sp === null) {
-      if (val !== 0) this.sparse = [word, val];
+      const w0 = this.w0;
+      if (w0 === word) {
+        this.v0 = val | 0;
+      } else if (w0 < 0) {
+        if (val !== 0) {
+          this.w0 = word;
+          this.v0 = val | 0;
+        }
+      } else if (val !== 0) {
+        this.sp = [w0, this.v0 >>> 0, word, val];
+        this.w0 = -1;
+      }
       return;
     }
     for (let i = 0; i < sp.length; i += 2) {
@@ -124,17 +159,22 @@ export class Frame {
     if (d !== null) return d;
     d = this.data = this.spare ?? pageData();
     this.spare = null;
-    const sp = this.sparse;
+    const sp = this.sp;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
-      this.sparse = null;
+      this.sp = null;
+    } else if (this.w0 >= 0) {
+      d[this.w0] = this.v0 >>> 0;
+      this.w0 = -1;
     }
     return d;
   }
 
   /** A copy of the contents, for swap or a file's disk. */
   image(): PageImage {
-    return this.data !== null ? this.data.slice() : this.sparse !== null ? this.sparse.slice() : null;
+    if (this.data !== null) return this.data.slice();
+    if (this.sp !== null) return this.sp.slice();
+    return this.w0 >= 0 ? [this.w0, this.v0 >>> 0] : null;
   }
 
   /** Set the contents to a copy of `img`. */
@@ -142,14 +182,21 @@ export class Frame {
     this.clear();
     if (img === null) return;
     if (img instanceof Uint32Array) this.full().set(img);
-    else this.sparse = img.slice();
+    else if (img.length === 2) {
+      this.w0 = img[0]!;
+      this.v0 = img[1]! | 0;
+    } else this.sp = img.slice();
   }
 
   copyFrom(src: Frame): void {
     if (src.data !== null) this.full().set(src.data);
     else {
       this.clear();
-      if (src.sparse !== null) this.sparse = src.sparse.slice();
+      if (src.sp !== null) this.sp = src.sp.slice();
+      else if (src.w0 >= 0) {
+        this.w0 = src.w0;
+        this.v0 = src.v0;
+      }
     }
   }
 
@@ -161,7 +208,8 @@ export class Frame {
       this.spare = d;
       this.data = null;
     }
-    this.sparse = null;
+    this.sp = null;
+    this.w0 = -1;
   }
 }
 

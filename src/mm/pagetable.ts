@@ -7,6 +7,12 @@
 // present entries) and `leaves` give the page-table memory the kernel would
 // spend. Lookups allocate nothing.
 //
+// Speed (docs/performance.md): the last leaf used is cached, so the
+// fast path of a load or store (flags() then frame() of one vpn) and a
+// run of faults through one leaf cost no Map lookup; range operations
+// (fork's write-protect, zap, exit) walk each leaf's arrays directly
+// instead of looking the leaf up again for every pte.
+//
 // The page table holds references: a present pte holds one `refs` and one
 // `mapcount` on its frame; set/clear maintain both.
 //
@@ -35,28 +41,46 @@ export class PageTable {
   readonly leaves = new Map<number, PteLeaf>();
   /** Present ptes in the whole table. */
   present = 0;
+  /** The leaf last looked up (-1: none) and it, or undefined if it does not exist. */
+  private lastIndex = -1;
+  private lastLeaf: PteLeaf | undefined = undefined;
 
   constructor(private readonly frames: FrameAllocator) {}
 
+  private leaf(li: number): PteLeaf | undefined {
+    if (li === this.lastIndex) return this.lastLeaf;
+    const leaf = this.leaves.get(li);
+    this.lastIndex = li;
+    this.lastLeaf = leaf;
+    return leaf;
+  }
+
+  private dropLeaf(li: number): void {
+    this.leaves.delete(li);
+    if (li === this.lastIndex) this.lastLeaf = undefined;
+  }
+
   /** The frame mapped at vpn, or null. */
   frame(vpn: number): Frame | null {
-    const leaf = this.leaves.get(leafIndex(vpn));
+    const leaf = this.leaf(leafIndex(vpn));
     return leaf === undefined ? null : leaf.frames[vpn & 511]!;
   }
 
   /** Access bits of the pte at vpn (0 if absent). */
   flags(vpn: number): number {
-    const leaf = this.leaves.get(leafIndex(vpn));
+    const leaf = this.leaf(leafIndex(vpn));
     return leaf === undefined ? 0 : leaf.flags[vpn & 511]!;
   }
 
   /** Install (or replace) the pte at vpn. */
   set(vpn: number, frame: Frame, flags: number): void {
     const li = leafIndex(vpn);
-    let leaf = this.leaves.get(li);
+    let leaf = this.leaf(li);
     if (leaf === undefined) {
       leaf = new PteLeaf();
       this.leaves.set(li, leaf);
+      this.lastIndex = li;
+      this.lastLeaf = leaf;
     }
     const i = vpn & 511;
     const old = leaf.frames[i]!;
@@ -78,7 +102,7 @@ export class PageTable {
   /** Clear the pte at vpn if present. */
   clear(vpn: number): void {
     const li = leafIndex(vpn);
-    const leaf = this.leaves.get(li);
+    const leaf = this.leaf(li);
     if (leaf === undefined) return;
     const i = vpn & 511;
     const old = leaf.frames[i]!;
@@ -88,7 +112,7 @@ export class PageTable {
     old.mapcount--;
     this.frames.put(old);
     this.present--;
-    if (--leaf.present === 0) this.leaves.delete(li);
+    if (--leaf.present === 0) this.dropLeaf(li);
   }
 
   /**
@@ -114,16 +138,48 @@ export class PageTable {
     const base = li * PTES_PER_LEAF;
     const lo = Math.max(startVpn, base) - base;
     const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+    this.clearSlots(li, leaf, lo, hi);
+  }
+
+  /** Clear the present ptes of slots [lo, hi) of one leaf (what clear() does, without a lookup per pte). */
+  private clearSlots(li: number, leaf: PteLeaf, lo: number, hi: number): void {
+    const frames = leaf.frames;
+    const flags = leaf.flags;
+    const alloc = this.frames;
     for (let i = lo; i < hi && leaf.present > 0; i++) {
-      if (leaf.frames[i] !== null) this.clear(base + i);
+      const old = frames[i]!;
+      if (old === null) continue;
+      frames[i] = null;
+      flags[i] = 0;
+      old.mapcount--;
+      alloc.put(old);
+      this.present--;
+      leaf.present--;
     }
+    if (leaf.present === 0) this.dropLeaf(li);
   }
 
   /** Set the access bits of every present pte in [startVpn, endVpn) to `fn(old)`. */
   changeFlags(startVpn: number, endVpn: number, fn: (old: number) => number): void {
-    this.forEachPresent(startVpn, endVpn, (vpn, _f, old) => {
-      this.leaves.get(leafIndex(vpn))!.flags[vpn & 511] = fn(old);
-    });
+    if (endVpn <= startVpn || this.present === 0) return;
+    const first = leafIndex(startVpn);
+    const last = leafIndex(endVpn - 1);
+    const visit = (li: number, leaf: PteLeaf): void => {
+      const base = li * PTES_PER_LEAF;
+      const lo = Math.max(startVpn, base) - base;
+      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+      const frames = leaf.frames;
+      const flags = leaf.flags;
+      for (let i = lo; i < hi; i++) if (frames[i] !== null) flags[i] = fn(flags[i]!);
+    };
+    if (last - first + 1 > this.leaves.size) {
+      for (const [li, leaf] of this.leaves) if (li >= first && li <= last) visit(li, leaf);
+    } else {
+      for (let li = first; li <= last; li++) {
+        const leaf = this.leaves.get(li);
+        if (leaf !== undefined) visit(li, leaf);
+      }
+    }
   }
 
   /** Call fn for each present pte in [startVpn, endVpn), ascending. */
@@ -151,11 +207,6 @@ export class PageTable {
 
   /** Drop every pte (exit). */
   clearAll(): void {
-    for (const [li, leaf] of this.leaves) {
-      const base = li * PTES_PER_LEAF;
-      for (let i = 0; i < PTES_PER_LEAF && leaf.present > 0; i++) {
-        if (leaf.frames[i] !== null) this.clear(base + i);
-      }
-    }
+    for (const [li, leaf] of [...this.leaves]) this.clearSlots(li, leaf, 0, PTES_PER_LEAF);
   }
 }

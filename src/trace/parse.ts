@@ -6,7 +6,10 @@
 // byte-exactly; a string holding characters above U+00FF is encoded as
 // UTF-8, which is what a file holding it would contain). One pass over the
 // input, O(1) work per byte, no per-line string copies: a 10 MB line or a
-// 100 MB trace costs time and memory proportional to its size.
+// 100 MB trace costs time and memory proportional to its size. TraceParser
+// takes the input in pieces and hands each command on as its line ends, so
+// that a trace can be run while it is read (memory: the names declared and
+// the longest line, not the trace).
 
 import {
   ADVICES, GLOBAL_COMMANDS, PROCESS_OPS, PROTS, TraceError,
@@ -66,48 +69,57 @@ export function sanitizeToken(bytes: Uint8Array, start = 0, end = bytes.length):
  * Linear in the token length, however long (leading zeros are allowed).
  */
 function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | null {
+  // One pass for the common case (at most 13 hex or 15 decimal significant
+  // digits: exact as a double); longer tokens take the BigInt path.
   if (e - s >= 2 && buf[s] === 0x30 && buf[s + 1] === 0x78) {
     s += 2;
     if (s === e) return null;
     let z = s;
     while (z < e && buf[z] === 0x30) z++;
-    for (let i = z; i < e; i++) if (hexDigit(buf[i]!) < 0) return null;
     const digits = e - z;
-    if (digits > 16) return null;
     if (digits <= 13) {
       let n = 0;
-      for (let i = z; i < e; i++) n = n * 16 + hexDigit(buf[i]!);
+      for (let i = z; i < e; i++) {
+        const d = HEX[buf[i]!]!;
+        if (d < 0) return null;
+        n = n * 16 + d;
+      }
       return n;
     }
+    for (let i = z; i < e; i++) if (HEX[buf[i]!]! < 0) return null;
+    if (digits > 16) return null;
     let v = 0n;
-    for (let i = z; i < e; i++) v = (v << 4n) | BigInt(hexDigit(buf[i]!));
+    for (let i = z; i < e; i++) v = (v << 4n) | BigInt(HEX[buf[i]!]!);
     return v;
   }
   let z = s;
+  while (z < e && buf[z] === 0x30) z++;
+  const digits = e - z;
+  if (digits <= 15) {
+    let n = 0;
+    for (let i = s; i < e; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) return null;
+      n = n * 10 + d;
+    }
+    return n;
+  }
   for (let i = s; i < e; i++) {
     const b = buf[i]!;
     if (b < 0x30 || b > 0x39) return null;
   }
-  while (z < e && buf[z] === 0x30) z++;
-  const digits = e - z;
   if (digits > 20) return null;
-  if (digits <= 15) {
-    let n = 0;
-    for (let i = z; i < e; i++) n = n * 10 + (buf[i]! - 0x30);
-    return n;
-  }
   let v = 0n;
   for (let i = z; i < e; i++) v = v * 10n + BigInt(buf[i]! - 0x30);
   if (v > U64) return null;
   return v < TWO_53 ? Number(v) : v;
 }
 
-function hexDigit(b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x61 && b <= 0x66) return b - 0x61 + 10;
-  if (b >= 0x41 && b <= 0x46) return b - 0x41 + 10;
-  return -1;
-}
+/** Hex digit values by byte, -1 for a byte that is not one. */
+const HEX = new Int8Array(256).fill(-1);
+for (let b = 0x30; b <= 0x39; b++) HEX[b] = b - 0x30;
+for (let b = 0x61; b <= 0x66; b++) HEX[b] = b - 0x61 + 10;
+for (let b = 0x41; b <= 0x46; b++) HEX[b] = b - 0x41 + 10;
 
 function isNameBytes(buf: Uint8Array, s: number, e: number): boolean {
   if (s >= e) return false;
@@ -156,6 +168,20 @@ class ByteDict<T> {
     else bucket.push({ key, value });
   }
 
+  /** Remove `key` (a latin1 string of the bytes) if present. */
+  delete(buf: Uint8Array, s: number, e: number): void {
+    const h = ByteDict.hash(buf, s, e);
+    const bucket = this.buckets.get(h);
+    const entry = this.get(buf, s, e);
+    if (bucket === undefined || entry === undefined) return;
+    bucket.splice(bucket.indexOf(entry), 1);
+    if (bucket.length === 0) this.buckets.delete(h);
+  }
+
+  static hashOf(buf: Uint8Array, s: number, e: number): number {
+    return ByteDict.hash(buf, s, e);
+  }
+
   static of<T>(entries: Iterable<readonly [string, T]>): ByteDict<T> {
     const d = new ByteDict<T>();
     for (const [k, v] of entries) d.set(k, v);
@@ -174,7 +200,86 @@ const MODE_DICT = ByteDict.of([
   ['shared,fixed', { shared: true, fixed: true }],
 ] as const);
 
-interface ProcState { name: string; alive: boolean }
+/**
+ * A set of byte strings kept compactly: the names of exited processes. The
+ * language forbids reusing a name and reports a name that has exited
+ * differently from one never seen, so every name a trace ever spawned must
+ * be remembered; a long trace spawns hundreds of thousands. Each costs its
+ * bytes plus 12 (a 4-byte length in one arena, a 4-byte slot in a table
+ * kept at most half full) instead of a string, an object and a Map entry.
+ */
+class NameSet {
+  private arena = new Uint8Array(1 << 12);
+  private used = 0;
+  /** Open addressing: arena offset + 1 of each name, 0 empty. */
+  private table = new Int32Array(1 << 10);
+  private n = 0;
+
+  /** Bytes held (arena and table). */
+  get bytes(): number {
+    return this.arena.byteLength + this.table.byteLength;
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  has(buf: Uint8Array, s: number, e: number): boolean {
+    return this.table[this.slot(buf, s, e)] !== 0;
+  }
+
+  add(buf: Uint8Array, s: number, e: number): void {
+    const i = this.slot(buf, s, e);
+    if (this.table[i] !== 0) return;
+    const len = e - s;
+    if (this.used + 4 + len > this.arena.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.arena.length, this.used + 4 + len));
+      bigger.set(this.arena.subarray(0, this.used));
+      this.arena = bigger;
+    }
+    const a = this.arena;
+    const at = this.used;
+    a[at] = len & 0xff; a[at + 1] = (len >>> 8) & 0xff; a[at + 2] = (len >>> 16) & 0xff; a[at + 3] = len >>> 24;
+    a.set(buf.subarray(s, e), at + 4);
+    this.used = at + 4 + len;
+    this.table[i] = at + 1;
+    if (++this.n * 2 > this.table.length) this.grow();
+  }
+
+  private lenAt(at: number): number {
+    const a = this.arena;
+    return (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
+  }
+
+  /** The slot holding this name, or the empty slot where it would go. */
+  private slot(buf: Uint8Array, s: number, e: number): number {
+    const t = this.table;
+    const mask = t.length - 1;
+    const len = e - s;
+    const a = this.arena;
+    outer: for (let i = ByteDict.hashOf(buf, s, e) & mask; ; i = (i + 1) & mask) {
+      const v = t[i]!;
+      if (v === 0) return i;
+      const at = v - 1;
+      if (this.lenAt(at) !== len) continue;
+      for (let k = 0; k < len; k++) if (a[at + 4 + k] !== buf[s + k]) continue outer;
+      return i;
+    }
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2);
+    const mask = this.table.length - 1;
+    for (const v of old) {
+      if (v === 0) continue;
+      const at = v - 1;
+      let i = ByteDict.hashOf(this.arena, at + 4, at + 4 + this.lenAt(at)) & mask;
+      while (this.table[i] !== 0) i = (i + 1) & mask;
+      this.table[i] = v;
+    }
+  }
+}
 
 /**
  * Parse a whole trace. Throws a TraceError naming the first line that breaks
@@ -182,85 +287,197 @@ interface ProcState { name: string; alive: boolean }
  * line, blank and comment-only ones included.
  */
 export function parseTrace(input: Buffer | string, fileName: string): Command[] {
-  const buf = traceBytes(input);
-  const len = buf.length;
-  const procs = new ByteDict<ProcState>();
-  const files = new ByteDict<string>();
   const out: Command[] = [];
-  const ts = new Array<number>(MAX_TOKENS).fill(0);
-  const te = new Array<number>(MAX_TOKENS).fill(0);
-  let ntok = 0;
-  let lineNo = 0;
+  const p = new TraceParser(fileName, (c) => out.push(c));
+  p.push(input);
+  p.end();
+  return out;
+}
 
-  const fail = (msg: string): never => {
-    throw new TraceError(fileName, lineNo, msg);
-  };
-  const quote = (i: number): string => `'${sanitizeToken(buf, ts[i]!, te[i]!)}'`;
-  const str = (i: number): string => buf.toString('latin1', ts[i]!, te[i]!);
-  const lookup = <T>(d: ByteDict<T>, i: number): T | undefined => d.get(buf, ts[i]!, te[i]!)?.value;
+/**
+ * The parser as a stream: push() the trace in pieces of any size (split
+ * anywhere, even inside a line), then end(); every command is handed to
+ * `emit` as soon as its line is complete, so a caller that runs commands
+ * as they come holds no command objects, only the names the trace has
+ * declared and the one line being read. push() and end() throw a
+ * TraceError for the first line that breaks a rule (commands of the lines
+ * before it have been emitted by then); nothing else is thrown for any
+ * input. parseTrace() is push(all) + end().
+ */
+export class TraceParser {
+  /** Live processes. */
+  private readonly procs = new ByteDict<string>();
+  /** Processes that have exited (their names may not come back). */
+  private readonly exited = new NameSet();
+  private readonly files = new ByteDict<string>();
+  private readonly ts = new Array<number>(MAX_TOKENS).fill(0);
+  private readonly te = new Array<number>(MAX_TOKENS).fill(0);
+  /** The bytes of the line being parsed (a chunk, or a line joined from several). */
+  private buf: Buffer = Buffer.alloc(0);
+  private lineNo = 0;
+  /** The start of an unfinished line: copies of the chunks' tails since its first byte. */
+  private carry: Buffer[] = [];
+  private failed: TraceError | null = null;
 
-  const nameSyntax = (i: number): void => {
-    if (!isNameBytes(buf, ts[i]!, te[i]!)) fail(`bad name ${quote(i)}`);
-  };
-  const liveProc = (i: number): string => {
-    nameSyntax(i);
-    const p = lookup(procs, i);
-    if (p === undefined) return fail(`unknown process ${quote(i)}`);
-    if (!p.alive) fail(`process ${quote(i)} has exited`);
-    return p.name;
-  };
-  const newProc = (i: number): string => {
-    nameSyntax(i);
-    if (lookup(GLOBAL_DICT, i) !== undefined) fail(`process may not be named ${quote(i)}`);
-    if (lookup(procs, i) !== undefined) fail(`process ${quote(i)} already exists`);
-    return str(i);
-  };
-  const knownFile = (i: number): string => {
-    nameSyntax(i);
-    const f = lookup(files, i);
-    if (f === undefined) return fail(`unknown file ${quote(i)}`);
+  /**
+   * `emit` gets each command. A parser made by TraceParser.validator()
+   * only checks: it emits nothing and builds no numbers.
+   */
+  constructor(readonly fileName: string, private readonly emit: (c: Command) => void, private readonly build = true) {}
+
+  /** A parser that only validates (the first pass of src/trace/source.ts). */
+  static validator(fileName: string): TraceParser {
+    return new TraceParser(fileName, () => {}, false);
+  }
+
+  /** Bytes spent remembering exited processes' names (grows with the trace's processes; see NameSet). */
+  get exitedNameBytes(): number {
+    return this.exited.bytes;
+  }
+
+  /** Lines read so far (complete ones). */
+  get lines(): number {
+    return this.lineNo;
+  }
+
+  push(chunk: Buffer | string): void {
+    if (this.failed !== null) throw this.failed;
+    const buf = traceBytes(chunk);
+    const len = buf.length;
+    let pos = 0;
+    if (this.carry.length > 0) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        if (len > 0) this.carry.push(Buffer.from(buf));
+        return;
+      }
+      this.carry.push(buf.subarray(0, nl));
+      const line = Buffer.concat(this.carry);
+      this.carry = [];
+      this.guard(line, 0, line.length);
+      pos = nl + 1;
+    }
+    while (pos < len) {
+      const end = buf.indexOf(10, pos);
+      if (end < 0) {
+        this.carry.push(Buffer.from(buf.subarray(pos)));
+        return;
+      }
+      this.guard(buf, pos, end);
+      pos = end + 1;
+    }
+  }
+
+  /** The input is complete: parse a last line without a newline. */
+  end(): void {
+    if (this.failed !== null) throw this.failed;
+    if (this.carry.length === 0) return;
+    const line = Buffer.concat(this.carry);
+    this.carry = [];
+    if (line.length > 0) this.guard(line, 0, line.length);
+  }
+
+  private guard(buf: Buffer, pos: number, end: number): void {
+    try {
+      this.line(buf, pos, end);
+    } catch (e) {
+      if (e instanceof TraceError) this.failed = e;
+      throw e;
+    }
+  }
+
+  private fail(msg: string): never {
+    throw new TraceError(this.fileName, this.lineNo, msg);
+  }
+
+  private quote(i: number): string {
+    return `'${sanitizeToken(this.buf, this.ts[i]!, this.te[i]!)}'`;
+  }
+
+  private str(i: number): string {
+    return this.buf.toString('latin1', this.ts[i]!, this.te[i]!);
+  }
+
+  private lookup<T>(d: ByteDict<T>, i: number): T | undefined {
+    return d.get(this.buf, this.ts[i]!, this.te[i]!)?.value;
+  }
+
+  private nameSyntax(i: number): void {
+    if (!isNameBytes(this.buf, this.ts[i]!, this.te[i]!)) this.fail(`bad name ${this.quote(i)}`);
+  }
+
+  private liveProc(i: number): string {
+    this.nameSyntax(i);
+    const p = this.lookup(this.procs, i);
+    if (p !== undefined) return p;
+    if (this.exited.has(this.buf, this.ts[i]!, this.te[i]!)) return this.fail(`process ${this.quote(i)} has exited`);
+    return this.fail(`unknown process ${this.quote(i)}`);
+  }
+
+  private newProc(i: number): string {
+    this.nameSyntax(i);
+    if (this.lookup(GLOBAL_DICT, i) !== undefined) this.fail(`process may not be named ${this.quote(i)}`);
+    if (this.lookup(this.procs, i) !== undefined || this.exited.has(this.buf, this.ts[i]!, this.te[i]!)) {
+      this.fail(`process ${this.quote(i)} already exists`);
+    }
+    return this.str(i);
+  }
+
+  private knownFile(i: number): string {
+    this.nameSyntax(i);
+    const f = this.lookup(this.files, i);
+    if (f === undefined) return this.fail(`unknown file ${this.quote(i)}`);
     return f;
-  };
-  const numTok = (i: number): number | bigint => {
-    const v = parseNumber(buf, ts[i]!, te[i]!);
-    if (v === null) return fail(`bad number ${quote(i)}`);
-    return v;
-  };
-  const num = (i: number): bigint => {
-    const v = numTok(i);
-    return typeof v === 'bigint' ? v : BigInt(v);
-  };
-  const val = (i: number): number => {
-    const v = numTok(i);
-    if (typeof v === 'bigint' || v > 0xffffffff) fail(`value out of range ${quote(i)}`);
-    return v as number;
-  };
-  const aligned = (i: number, what: 'address' | 'offset'): bigint => {
-    const v = numTok(i);
-    const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
-    if (low !== 0) fail(`unaligned ${what} ${quote(i)}`);
-    return typeof v === 'bigint' ? v : BigInt(v);
-  };
-  const prot = (i: number): Prot => {
-    const w = lookup(PROT_DICT, i);
-    if (w === undefined) return fail(`unknown protection ${quote(i)}`);
-    return w;
-  };
-  const advice = (i: number): Advice => {
-    const w = lookup(ADVICE_DICT, i);
-    if (w === undefined) return fail(`unknown advice ${quote(i)}`);
-    return w;
-  };
+  }
 
-  let pos = 0;
-  while (pos < len) {
-    let end = buf.indexOf(10, pos);
-    if (end < 0) end = len;
-    lineNo++;
+  private numTok(i: number): number | bigint {
+    const v = parseNumber(this.buf, this.ts[i]!, this.te[i]!);
+    if (v === null) return this.fail(`bad number ${this.quote(i)}`);
+    return v;
+  }
+
+  private num(i: number): bigint {
+    const v = this.numTok(i);
+    if (!this.build) return 0n;
+    return typeof v === 'bigint' ? v : BigInt(v);
+  }
+
+  private val(i: number): number {
+    const v = this.numTok(i);
+    if (typeof v === 'bigint' || v > 0xffffffff) this.fail(`value out of range ${this.quote(i)}`);
+    return v as number;
+  }
+
+  private aligned(i: number, what: 'address' | 'offset'): bigint {
+    const v = this.numTok(i);
+    const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
+    if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
+    if (!this.build) return 0n;
+    return typeof v === 'bigint' ? v : BigInt(v);
+  }
+
+  private prot(i: number): Prot {
+    const w = this.lookup(PROT_DICT, i);
+    if (w === undefined) return this.fail(`unknown protection ${this.quote(i)}`);
+    return w;
+  }
+
+  private advice(i: number): Advice {
+    const w = this.lookup(ADVICE_DICT, i);
+    if (w === undefined) return this.fail(`unknown advice ${this.quote(i)}`);
+    return w;
+  }
+
+  /** Parse the line [pos, end) of buf (without its newline); emit its command, if any. */
+  private line(buf: Buffer, pos: number, end: number): void {
+    this.buf = buf;
+    this.lineNo++;
+    const ts = this.ts;
+    const te = this.te;
 
     // Tokenise [pos, end): stop at `#`; a `\r` is allowed only as the very
     // last byte of a line without a comment.
-    ntok = 0;
+    let ntok = 0;
     let tokStart = -1;
     let i = pos;
     for (; i < end; i++) {
@@ -269,7 +486,7 @@ export function parseTrace(input: Buffer | string, fileName: string): Command[] 
         if (tokStart < 0) tokStart = i;
         continue;
       }
-      if (c === 0 && !(buf[i] === 0x0d && i === end - 1)) fail('invalid character');
+      if (c === 0 && !(buf[i] === 0x0d && i === end - 1)) this.fail('invalid character');
       if (tokStart >= 0) {
         if (ntok < MAX_TOKENS) { ts[ntok] = tokStart; te[ntok] = i; }
         ntok++;
@@ -281,123 +498,123 @@ export function parseTrace(input: Buffer | string, fileName: string): Command[] 
       if (ntok < MAX_TOKENS) { ts[ntok] = tokStart; te[ntok] = i; }
       ntok++;
     }
-    pos = end + 1;
-    if (ntok === 0) continue;
+    if (ntok === 0) return;
 
-    const line = lineNo;
-    const cmd = lookup(GLOBAL_DICT, 0);
+    const line = this.lineNo;
+    const out = this.emit;
+    const cmd = this.lookup(GLOBAL_DICT, 0);
     if (cmd !== undefined) {
-      if (!ARG_COUNTS[cmd].includes(ntok - 1)) fail(`wrong number of arguments for ${cmd}`);
+      if (!ARG_COUNTS[cmd].includes(ntok - 1)) this.fail(`wrong number of arguments for ${cmd}`);
       switch (cmd) {
         case 'file': {
-          nameSyntax(1);
-          if (lookup(files, 1) !== undefined) fail(`file ${quote(1)} already declared`);
-          const size = num(2);
-          const name = str(1);
-          files.set(name, name);
-          out.push({ kind: 'file', line, file: name, size });
+          this.nameSyntax(1);
+          if (this.lookup(this.files, 1) !== undefined) this.fail(`file ${this.quote(1)} already declared`);
+          const size = this.num(2);
+          const name = this.str(1);
+          this.files.set(name, name);
+          out({ kind: 'file', line, file: name, size });
           break;
         }
         case 'fwrite': {
-          const file = knownFile(1);
-          const off = aligned(2, 'offset');
-          out.push({ kind: 'fwrite', line, file, off, val: val(3) });
+          const file = this.knownFile(1);
+          const off = this.aligned(2, 'offset');
+          out({ kind: 'fwrite', line, file, off, val: this.val(3) });
           break;
         }
         case 'fread': {
-          const file = knownFile(1);
-          out.push({ kind: 'fread', line, file, off: aligned(2, 'offset') });
+          const file = this.knownFile(1);
+          out({ kind: 'fread', line, file, off: this.aligned(2, 'offset') });
           break;
         }
         case 'ftruncate': {
-          const file = knownFile(1);
-          out.push({ kind: 'ftruncate', line, file, size: num(2) });
+          const file = this.knownFile(1);
+          out({ kind: 'ftruncate', line, file, size: this.num(2) });
           break;
         }
         case 'spawn': {
-          const proc = newProc(1);
-          procs.set(proc, { name: proc, alive: true });
-          out.push({ kind: 'spawn', line, proc });
+          const proc = this.newProc(1);
+          this.procs.set(proc, proc);
+          out({ kind: 'spawn', line, proc });
           break;
         }
         case 'fork': {
-          const proc = liveProc(1);
-          const child = newProc(2);
-          procs.set(child, { name: child, alive: true });
-          out.push({ kind: 'fork', line, proc, child });
+          const proc = this.liveProc(1);
+          const child = this.newProc(2);
+          this.procs.set(child, child);
+          out({ kind: 'fork', line, proc, child });
           break;
         }
         case 'exit': {
-          const proc = liveProc(1);
-          procs.get(buf, ts[1]!, te[1]!)!.value.alive = false;
-          out.push({ kind: 'exit', line, proc });
+          const proc = this.liveProc(1);
+          this.procs.delete(buf, ts[1]!, te[1]!);
+          this.exited.add(buf, ts[1]!, te[1]!);
+          out({ kind: 'exit', line, proc });
           break;
         }
         case 'frames':
-          out.push({ kind: 'frames', line });
+          out({ kind: 'frames', line });
           break;
         case 'reclaim':
-          out.push({ kind: 'reclaim', line, count: num(1) });
+          out({ kind: 'reclaim', line, count: this.num(1) });
           break;
       }
-      continue;
+      return;
     }
 
-    const op = ntok >= 2 ? lookup(OP_DICT, 1) : undefined;
-    if (op === undefined) return fail(`unknown command ${quote(ntok >= 2 ? 1 : 0)}`);
-    if (!ARG_COUNTS[op].includes(ntok - 2)) fail(`wrong number of arguments for ${op}`);
-    const proc = liveProc(0);
+    const op = ntok >= 2 ? this.lookup(OP_DICT, 1) : undefined;
+    if (op === undefined) return this.fail(`unknown command ${this.quote(ntok >= 2 ? 1 : 0)}`);
+    if (!ARG_COUNTS[op].includes(ntok - 2)) this.fail(`wrong number of arguments for ${op}`);
+    const proc = this.liveProc(0);
     switch (op) {
       case 'mmap': {
-        const addr = num(2);
-        const len = num(3);
-        const p = prot(4);
-        const mode = lookup(MODE_DICT, 5);
-        if (mode === undefined) return fail(`unknown mode ${quote(5)}`);
+        const addr = this.num(2);
+        const len = this.num(3);
+        const p = this.prot(4);
+        const mode = this.lookup(MODE_DICT, 5);
+        if (mode === undefined) return this.fail(`unknown mode ${this.quote(5)}`);
         if (ntok === 8) {
-          const file = knownFile(6);
-          const off = num(7);
-          out.push({ kind: 'mmap', line, proc, addr, len, prot: p, shared: mode.shared, fixed: mode.fixed, file, off });
+          const file = this.knownFile(6);
+          const off = this.num(7);
+          out({ kind: 'mmap', line, proc, addr, len, prot: p, shared: mode.shared, fixed: mode.fixed, file, off });
         } else {
-          out.push({ kind: 'mmap', line, proc, addr, len, prot: p, shared: mode.shared, fixed: mode.fixed });
+          out({ kind: 'mmap', line, proc, addr, len, prot: p, shared: mode.shared, fixed: mode.fixed });
         }
         break;
       }
       case 'munmap':
-        out.push({ kind: 'munmap', line, proc, addr: num(2), len: num(3) });
+        out({ kind: 'munmap', line, proc, addr: this.num(2), len: this.num(3) });
         break;
       case 'mprotect': {
-        const addr = num(2);
-        const len = num(3);
-        out.push({ kind: 'mprotect', line, proc, addr, len, prot: prot(4) });
+        const addr = this.num(2);
+        const len = this.num(3);
+        out({ kind: 'mprotect', line, proc, addr, len, prot: this.prot(4) });
         break;
       }
       case 'mremap': {
-        const addr = num(2);
-        const oldLen = num(3);
-        const newLen = num(4);
-        if (ntok === 6) out.push({ kind: 'mremap', line, proc, addr, oldLen, newLen, newAddr: num(5) });
-        else out.push({ kind: 'mremap', line, proc, addr, oldLen, newLen });
+        const addr = this.num(2);
+        const oldLen = this.num(3);
+        const newLen = this.num(4);
+        if (ntok === 6) out({ kind: 'mremap', line, proc, addr, oldLen, newLen, newAddr: this.num(5) });
+        else out({ kind: 'mremap', line, proc, addr, oldLen, newLen });
         break;
       }
       case 'madvise': {
-        const addr = num(2);
-        const len = num(3);
-        out.push({ kind: 'madvise', line, proc, addr, len, advice: advice(4) });
+        const addr = this.num(2);
+        const len = this.num(3);
+        out({ kind: 'madvise', line, proc, addr, len, advice: this.advice(4) });
         break;
       }
       case 'read':
-        out.push({ kind: 'read', line, proc, addr: aligned(2, 'address') });
+        out({ kind: 'read', line, proc, addr: this.aligned(2, 'address') });
         break;
       case 'write': {
-        const addr = aligned(2, 'address');
-        out.push({ kind: 'write', line, proc, addr, val: val(3) });
+        const addr = this.aligned(2, 'address');
+        out({ kind: 'write', line, proc, addr, val: this.val(3) });
         break;
       }
       case 'maps':
-        out.push({ kind: 'maps', line, proc });
+        out({ kind: 'maps', line, proc });
         break;
     }
   }
-  return out;
 }
