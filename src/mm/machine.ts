@@ -9,7 +9,7 @@
 // anything runs): processes and files named by a call exist.
 
 import type { AnonDesign, AnonDesignFactory, CowContextEarlyExit, CowContextSwapIn, DesignOptions } from '../anon/design.js';
-import { TASK_SIZE } from './constants.js';
+import { TASK_SIZE_BIG } from './constants.js';
 import { File } from './file.js';
 import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
 import { dupMmap, exitMmap } from './fork.js';
@@ -204,12 +204,12 @@ export class MachineCore implements Kernel {
 
   /** A 32-bit load (4-aligned): the value, or SIGSEGV / SIGBUS. */
   read(proc: string, addr: bigint): CallResult {
-    return addr >= BigInt(TASK_SIZE) ? this.segv() : readWord(this, this.proc(proc), Number(addr));
+    return addr >= TASK_SIZE_BIG ? this.segv() : readWord(this, this.proc(proc), Number(addr));
   }
 
   /** A 32-bit store (4-aligned): ok, or SIGSEGV / SIGBUS. */
   write(proc: string, addr: bigint, val: number): CallResult {
-    return addr >= BigInt(TASK_SIZE) ? this.segv() : writeWord(this, this.proc(proc), Number(addr), val);
+    return addr >= TASK_SIZE_BIG ? this.segv() : writeWord(this, this.proc(proc), Number(addr), val);
   }
 
   /** /proc/PID/maps inside the window, normalised. */
