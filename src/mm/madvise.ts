@@ -14,7 +14,7 @@
 // touching what any other process sees.
 
 import type { Advice } from '../trace/ast.js';
-import { PAGE_ALIGN, pageAligned, U64, type SysResult } from './constants.js';
+import { clampAddr, PAGE_ALIGN, pageAligned, U64, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { isolateRange, mergeRange, zapRange } from './vma-ops.js';
@@ -27,8 +27,8 @@ export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice:
   const endBig = (addr + alen) & U64;
   if (endBig < addr) return 'EINVAL';
   if (endBig === addr) return 'ok';
-  const start = Number(addr > 1n << 52n ? 1n << 52n : addr);
-  const end = Number(endBig > 1n << 52n ? 1n << 52n : endBig);
+  const start = clampAddr(addr);
+  const end = clampAddr(endBig);
 
   let hole = start < end && (mm.vmas.findFrom(start)?.start ?? Infinity) > start;
   let at = start;

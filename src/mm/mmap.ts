@@ -19,8 +19,8 @@
 
 import type { MmapCmd } from '../trace/ast.js';
 import {
-  MAX_LFS_FILESIZE, MMAP_MIN_ADDR, PAGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, TASK_SIZE_BIG,
-  VM_EXEC, VM_READ, VM_WRITE, type SysResult,
+  MAX_LFS_FILESIZE, MMAP_MIN_ADDR, PAGE_ALIGN, PAGE_SHIFT_BIG, PAGE_SIZE, pageAligned, TASK_SIZE_BIG,
+  U64, VM_EXEC, VM_READ, VM_WRITE, type SysResult,
 } from './constants.js';
 import { File } from './file.js';
 import type { Kernel } from './kernel.js';
@@ -28,8 +28,6 @@ import type { Mm } from './mm.js';
 import { insertVma, mergeAround, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 import { vmEnoughMemory } from './accounting.js';
-
-const U64 = (1n << 64n) - 1n;
 
 export function protBits(p: string): number {
   switch (p) {
@@ -49,19 +47,19 @@ export function protBits(p: string): number {
 export function checkFixedArea(addr: bigint, len: bigint): SysResult {
   if (len > TASK_SIZE_BIG) return 'ENOMEM';
   if (addr > TASK_SIZE_BIG - len) return 'ENOMEM';
-  if ((addr & 0xfffn) !== 0n) return 'EINVAL';
+  if (!pageAligned(addr)) return 'EINVAL';
   if (addr < BigInt(MMAP_MIN_ADDR)) return 'EPERM';
   return 'ok';
 }
 
 export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysResult {
   const off = c.off ?? 0n;
-  if ((off & 0xfffn) !== 0n) return 'EINVAL';
-  let pgoff = off >> BigInt(PAGE_SHIFT);
+  if (!pageAligned(off)) return 'EINVAL';
+  let pgoff = off >> PAGE_SHIFT_BIG;
   if (c.len === 0n) return 'EINVAL';
   const len = PAGE_ALIGN(c.len);
   if (len === 0n) return 'ENOMEM';
-  if (((pgoff + (len >> 12n)) & U64) < pgoff) return 'EOVERFLOW';
+  if (((pgoff + (len >> PAGE_SHIFT_BIG)) & U64) < pgoff) return 'EOVERFLOW';
   const area = checkFixedArea(c.addr, len);
   if (area !== 'ok') return area;
   const start = Number(c.addr);
@@ -69,7 +67,7 @@ export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysRe
   if (!c.fixed && mm.vmas.intersects(start, end)) return 'EEXIST';
   if (file !== null) {
     // file_mmap_ok() with maxsize = MAX_LFS_FILESIZE for a regular file.
-    if (len > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - len) >> 12n) return 'EOVERFLOW';
+    if (len > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - len) >> PAGE_SHIFT_BIG) return 'EOVERFLOW';
   }
   const prot = protBits(c.prot);
   const pages = Number(len) / PAGE_SIZE;
@@ -91,7 +89,7 @@ export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysRe
       pgoff = 0n;
     } else {
       // do_mmap: "pgoff = addr >> PAGE_SHIFT" for private anonymous memory.
-      pgoff = c.addr >> BigInt(PAGE_SHIFT);
+      pgoff = c.addr >> PAGE_SHIFT_BIG;
     }
   }
   const v = new Vma(mm, start, end, Number(pgoff), prot, c.shared, object);
