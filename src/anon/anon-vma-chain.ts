@@ -96,7 +96,7 @@ import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { anonVmaCompatible } from './anon-ptes.js';
 import type { DesignOptions } from './design.js';
-import { AnonVmaDesignBase } from './pte-design.js';
+import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma (Linux 6.18). */
 export class AnonVma implements PageOwner {
@@ -126,10 +126,6 @@ class VmaChain {
   /** vma->anon_vma_chain, oldest (the root) first. */
   readonly chain: AnonVma[] = [];
 }
-
-/** Linux 6.18 x86-64 sizes. */
-const ANON_VMA_BYTES = 96;
-const ANON_VMA_CHAIN_BYTES = 64;
 
 export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
   readonly name = 'anon-vma-chain';

@@ -59,11 +59,7 @@ import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { AnonVma } from './anon-vma-chain.js';
 import type { DesignOptions } from './design.js';
-import { AnonVmaDesignBase, type AnonVmaLike } from './pte-design.js';
-
-/** Linux 6.18 x86-64 sizes; a lazy root costs nothing (the vma's tagged anon_vma pointer). */
-const ANON_VMA_BYTES = 96;
-const ANON_VMA_CHAIN_BYTES = 64;
+import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase, type AnonVmaLike } from './pte-design.js';
 
 /** What a lazy root's pages point at: the vma itself (folio->mapping = vma | FOLIO_MAPPING_ANON_VMA_LAZY). */
 export class LazyRoot implements AnonVmaLike {
@@ -340,6 +336,7 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
 
   // ---------------------------------------------------------- accounting
 
+  /** anon_vmas and chain links; a lazy root costs nothing (the vma's tagged anon_vma pointer). */
   bytes(): number {
     return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
   }
