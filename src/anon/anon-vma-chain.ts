@@ -94,7 +94,7 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { anonVmaCompatible } from './anon-ptes.js';
+import { anonVmaCompatible, type AnonPtes } from './anon-ptes.js';
 import type { DesignOptions } from './design.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase } from './pte-design.js';
 
@@ -116,6 +116,52 @@ export class AnonVma implements PageOwner {
   constructor(parent: AnonVma | null) {
     this.parent = parent ?? this;
     this.root = parent === null ? this : parent.root;
+  }
+}
+
+/**
+ * (C) and (O) for one chained vma: its chain holds no anon_vma twice, holds
+ * `own` (the vma's own anon_vma, if it has one), and lists only live
+ * anon_vmas that list the vma and whose parents it also holds; every page
+ * the vma holds is owned by one of them. Exported because anon-vma-lazy.ts's
+ * chained vmas keep exactly these rules.
+ */
+export function checkChain(where: string, v: Vma, chain: readonly AnonVma[], own: AnonVma | null,
+  live: ReadonlySet<AnonVma>, ptes: AnonPtes, fail: (msg: string) => never): void {
+  const set = new Set(chain);
+  if (set.size !== chain.length) fail(`${where} is chained twice to one anon_vma`);
+  if (own !== null && !set.has(own)) fail(`${where} is not chained to its own anon_vma`);
+  for (const av of chain) {
+    if (!live.has(av)) fail(`${where} is chained to a freed anon_vma`);
+    if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
+    if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
+  }
+  // (O)
+  ptes.forEachFrame(v, (i, f) => {
+    if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
+  });
+}
+
+/**
+ * (P) for every live anon_vma, given the private vmas alive, how many use
+ * each anon_vma as their own (`active`), and each vma's chain (`chainOf`).
+ * Exported because anon-vma-lazy.ts's anon_vmas are these and keep (P).
+ */
+export function checkAnonVmas(live: ReadonlySet<AnonVma>, alive: ReadonlySet<Vma>, active: ReadonlyMap<AnonVma, number>,
+  chainOf: (v: Vma) => readonly AnonVma[], fail: (msg: string) => never): void {
+  const children = new Map<AnonVma, number>();
+  for (const av of live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
+  for (const av of live) {
+    if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
+    for (const w of av.vmas) {
+      if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
+      if (!chainOf(w).includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
+    }
+    if (!live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
+    if (av.root !== av.parent.root) fail(`anon_vma ${av.id} and its parent have different roots`);
+    if ((av.parent === av) !== (av.root === av)) fail(`anon_vma ${av.id}: only a root is its own parent`);
+    if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
+    if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
   }
 }
 
@@ -330,35 +376,11 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
         continue;
       }
       active.set(anonVma, (active.get(anonVma) ?? 0) + 1);
-      const set = new Set(chain);
-      if (set.size !== chain.length) fail(`${where} is chained twice to one anon_vma`);
-      if (!set.has(anonVma)) fail(`${where} is not chained to its own anon_vma`);
-      for (const av of chain) {
-        if (!this.live.has(av)) fail(`${where} is chained to a freed anon_vma`);
-        if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
-        if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
-      }
-      // (O)
-      this.ptes.forEachFrame(v, (i, f) => {
-        if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
-      });
+      checkChain(where, v, chain, anonVma, this.live, this.ptes, fail);
     }
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
-    const children = new Map<AnonVma, number>();
-    for (const av of this.live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
-    for (const av of this.live) {
-      if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
-      for (const w of av.vmas) {
-        if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
-        if (!AnonVmaChainDesign.st(w).chain.includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
-      }
-      if (!this.live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
-      if (av.root !== av.parent.root) fail(`anon_vma ${av.id} and its parent have different roots`);
-      if ((av.parent === av) !== (av.root === av)) fail(`anon_vma ${av.id}: only a root is its own parent`);
-      if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
-      if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
-    }
+    checkAnonVmas(this.live, alive, active, (w) => AnonVmaChainDesign.st(w).chain, fail);
     this.checkSwapCache(fail);
   }
 

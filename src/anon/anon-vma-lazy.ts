@@ -57,7 +57,7 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonVma } from './anon-vma-chain.js';
+import { AnonVma, checkAnonVmas, checkChain } from './anon-vma-chain.js';
 import type { DesignOptions } from './design.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase, type AnonVmaLike } from './pte-design.js';
 
@@ -300,37 +300,13 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
         if (this.ptes.holdsAny(v)) fail(`${where} holds pages but has no anon_vma, chain or lazy root`);
         continue;
       }
-      // (C)
-      const set = new Set(st.chain);
-      if (set.size !== st.chain.length) fail(`${where} is chained twice to one anon_vma`);
-      if (st.anonVma !== null) {
-        if (!set.has(st.anonVma)) fail(`${where} is not chained to its own anon_vma`);
-        active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
-      }
-      for (const av of st.chain) {
-        if (!this.live.has(av)) fail(`${where} is chained to a freed anon_vma`);
-        if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
-        if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
-      }
-      // (O)
-      this.ptes.forEachFrame(v, (i, f) => {
-        if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
-      });
+      // (C), (O): as anon-vma-chain.ts's, but a tree parent has no anon_vma of its own yet.
+      if (st.anonVma !== null) active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
+      checkChain(where, v, st.chain, st.anonVma, this.live, this.ptes, fail);
     }
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
-    const children = new Map<AnonVma, number>();
-    for (const av of this.live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
-    for (const av of this.live) {
-      if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
-      for (const w of av.vmas) {
-        if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
-        if (!AnonVmaLazyDesign.st(w).chain.includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
-      }
-      if (!this.live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
-      if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
-      if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
-    }
+    checkAnonVmas(this.live, alive, active, (w) => AnonVmaLazyDesign.st(w).chain, fail);
     this.checkSwapCache(fail);
   }
 
