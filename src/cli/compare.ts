@@ -9,6 +9,7 @@ import { loadRecordedInput } from '../record/corpus.js';
 import { CliError, EXIT, parseOrExit, runToStatus } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, collectParam, machineOptions, type SimulatorOpts } from './options.js';
+import { bytes, fmt, markdownTable, ratio } from './table.js';
 
 /** The columns of the compare table: [header, how to compute it from the counters]. */
 const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
@@ -27,12 +28,6 @@ const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
   ['frames peak', (s) => fmt(s.framesPeak)],
   ['ms', (_s, ms) => fmt(Math.round(ms))],
 ];
-
-const fmt = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US'));
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a === undefined || b === undefined || b === 0 ? '-' : (a / b).toFixed(2);
-const bytes = (x: number | undefined): string =>
-  x === undefined ? '-' : x < 10240 ? `${x} B` : x < 10 * 1048576 ? `${(x / 1024).toFixed(0)} KiB` : `${(x / 1048576).toFixed(1)} MiB`;
 
 interface CompareOpts extends SimulatorOpts {
   designs?: string;
@@ -85,15 +80,7 @@ export function compareDesigns(text: Buffer, name: string, designs: readonly str
 export function compareTable(title: string, rows: readonly CompareRow[]): string {
   const header = ['design', ...COLUMNS.map(([h]) => h)];
   const body = rows.map((r) => [r.design, ...COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    title,
-    '',
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...body.map(line),
-  ].join('\n');
+  return markdownTable(title, header, body);
 }
 
 export const compareCommand: Subcommand = (program, ctx) => {
