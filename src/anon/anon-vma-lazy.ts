@@ -10,7 +10,10 @@
 //
 //   - Anonymous pages are held by ptes (src/anon/anon-ptes.ts); lookup,
 //     copy-on-write, fork's copy, discard and truncate are PteDesign's, the
-//     anon_vma walk and swap-out AnonVmaDesignBase's (src/anon/pte-design.ts).
+//     anon_vma walk and swap-out AnonVmaDesignBase's (src/anon/pte-design.ts);
+//     chain links, unlink_anon_vmas, bytes() (a lazy root costs nothing: it
+//     is the vma's tagged anon_vma pointer) and the checks of (C), (O), (P)
+//     AnonVmaChainBase's (src/anon/anon-vma-chain.ts).
 //   - vma->anon_vma becomes a tagged pointer with four states [D names]:
 //     none; a lazy root (the vma's pages point at the vma itself); a
 //     regular anon_vma; a "tree parent" (a fork child that has not allocated
@@ -57,9 +60,9 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonVma, checkAnonVmas, checkChain } from './anon-vma-chain.js';
+import { AnonVmaChainBase, type AnonVma, type ChainedVma } from './anon-vma-chain.js';
 import type { DesignOptions } from './design.js';
-import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase, type AnonVmaLike } from './pte-design.js';
+import type { AnonVmaLike } from './pte-design.js';
 
 /** What a lazy root's pages point at: the vma itself (folio->mapping = vma | FOLIO_MAPPING_ANON_VMA_LAZY). */
 export class LazyRoot implements AnonVmaLike {
@@ -74,7 +77,7 @@ export class LazyRoot implements AnonVmaLike {
 }
 
 /** What a private vma keeps in vma.anon (anon_vma_tree_t and the chain). */
-class LazyVma {
+class LazyVma implements ChainedVma {
   /** Lazy root: its pages point at this. */
   lazy: LazyRoot | null = null;
   /** Its own anon_vma (regular); null when none, lazy, or a tree parent. */
@@ -85,11 +88,9 @@ class LazyVma {
   forkParent: AnonVma | null = null;
 }
 
-export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
+export class AnonVmaLazyDesign extends AnonVmaChainBase {
   readonly name = 'anon-vma-lazy';
 
-  private avcs = 0;
-  private avcsPeak = 0;
   private lazyRootsCreated = 0;
   private upgrades = { fork: 0, split: 0, merge: 0, move: 0, swap: 0 };
   private deferredReuses = 0;
@@ -107,35 +108,10 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
 
   // ------------------------------------------------------------ anon_vmas
 
-  private chainLink(v: Vma, av: AnonVma): void {
-    AnonVmaLazyDesign.st(v).chain.push(av);
-    av.vmas.add(v);
-    if (++this.avcs > this.avcsPeak) this.avcsPeak = this.avcs;
-  }
-
-  /** A new anon_vma: a root (its own parent) or a child of `parent`. */
-  private newAnonVma(parent: AnonVma | null): AnonVma {
-    const av = this.born(new AnonVma(parent));
-    if (parent === null) av.numChildren++;
-    else parent.numChildren++;
-    return av;
-  }
-
-  /** unlink_anon_vmas: leave every anon_vma of the chain, newest first; an emptied one is freed. */
-  private unlinkAll(v: Vma): void {
+  /** unlink_anon_vmas (AnonVmaChainBase's); a tree parent or lazy root is neither afterwards. */
+  protected override unlinkAll(v: Vma): void {
+    super.unlinkAll(v);
     const st = AnonVmaLazyDesign.st(v);
-    for (let k = st.chain.length - 1; k >= 0; k--) {
-      const av = st.chain[k]!;
-      av.vmas.delete(v);
-      this.avcs--;
-      if (av.vmas.size === 0) {
-        av.parent.numChildren--;
-        this.died(av);
-      }
-    }
-    st.chain.length = 0;
-    if (st.anonVma !== null) st.anonVma.numActiveVmas--;
-    st.anonVma = null;
     st.forkParent = null;
     st.lazy = null;
   }
@@ -302,20 +278,14 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
       }
       // (C), (O): as anon-vma-chain.ts's, but a tree parent has no anon_vma of its own yet.
       if (st.anonVma !== null) active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
-      checkChain(where, v, st.chain, st.anonVma, this.live, this.ptes, fail);
+      this.checkChain(where, v, fail);
     }
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
-    checkAnonVmas(this.live, alive, active, (w) => AnonVmaLazyDesign.st(w).chain, fail);
-    this.checkSwapCache(fail);
+    this.checkAnonVmas(alive, active, fail);
   }
 
   // ---------------------------------------------------------- accounting
-
-  /** anon_vmas and chain links; a lazy root costs nothing (the vma's tagged anon_vma pointer). */
-  bytes(): number {
-    return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
-  }
 
   stats(): Record<string, number> {
     let lazy = 0;
