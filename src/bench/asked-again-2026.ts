@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { Machine, type MachineOptions } from '../mm/machine.js';
 import { parseTrace } from '../trace/parse.js';
 import { workloadTrace } from '../workload/index.js';
-import { bytes, fmt, markdownTable, ratio } from '../cli/table.js';
+import { costColumns, markdownTable } from '../cli/table.js';
 
 interface Row {
   label: string;
@@ -38,19 +38,8 @@ const ROWS: readonly Row[] = [
   { label: 'cow-context, early exit fixed', opts: { design: 'cow-context', cowContextEarlyExit: 'fixed' } },
 ];
 
-const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
-  ['cow copies', (s) => fmt(s.cowCopies)],
-  ['cow reuses', (s) => fmt(s.cowReuses)],
-  ['swap out/in', (s) => `${fmt(s.swapOuts)}/${fmt(s.swapIns)}`],
-  ['rmap walks', (s) => fmt(s.rmapWalks)],
-  ['vmas/walk', (s) => ratio(s.rmapVmasVisited, s.rmapWalks)],
-  ['objs/walk', (s) => ratio(s.rmapSpacesVisited, s.rmapWalks)],
-  ['lookup steps', (s) => ratio(s.lookupStepsMean, 1)],
-  ['structures peak', (s) => fmt(s.designStructuresPeak)],
-  ['depth peak', (s) => fmt(s.depthPeak)],
-  ['metadata peak', (s) => bytes(s.metadataBytesPeak)],
-  ['ms', (_s, ms) => fmt(Math.round(ms))],
-];
+const COLUMNS = costColumns('cow copies', 'cow reuses', 'swap out/in', 'rmap walks', 'vmas/walk', 'objs/walk',
+  'lookup steps', 'structures peak', 'depth peak', 'metadata peak', 'ms');
 
 function table(title: string, rows: { label: string; stats: Record<string, number>; ms: number }[]): string {
   const header = ['design', ...COLUMNS.map(([h]) => h)];

@@ -9,25 +9,7 @@ import { loadRecordedInput } from '../record/corpus.js';
 import { CliError, EXIT, parseOrExit, runToStatus } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, collectParam, machineOptions, type SimulatorOpts } from './options.js';
-import { bytes, fmt, markdownTable, ratio } from './table.js';
-
-/** The columns of the compare table: [header, how to compute it from the counters]. */
-const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
-  ['faults', (s) => fmt(s.faults)],
-  ['cow copies', (s) => fmt(s.cowCopies)],
-  ['cow reuses', (s) => fmt(s.cowReuses)],
-  ['swap out/in', (s) => `${fmt(s.swapOuts)}/${fmt(s.swapIns)}`],
-  ['rmap walks', (s) => fmt(s.rmapWalks)],
-  ['vmas/walk', (s) => ratio(s.rmapVmasVisited, s.rmapWalks)],
-  ['objs/walk', (s) => ratio(s.rmapSpacesVisited, s.rmapWalks)],
-  ['ptes scanned', (s) => fmt(s.ptesScanned ?? 0)],
-  ['lookup steps', (s) => ratio(s.lookupStepsMean, 1)],
-  ['structures peak', (s) => fmt(s.designStructuresPeak)],
-  ['depth peak', (s) => (s.depthPeak === undefined ? '-' : fmt(s.depthPeak))],
-  ['metadata peak', (s) => bytes(s.metadataBytesPeak)],
-  ['frames peak', (s) => fmt(s.framesPeak)],
-  ['ms', (_s, ms) => fmt(Math.round(ms))],
-];
+import { COST_COLUMNS, markdownTable } from './table.js';
 
 interface CompareOpts extends SimulatorOpts {
   designs?: string;
@@ -78,8 +60,8 @@ export function compareDesigns(text: Buffer, name: string, designs: readonly str
 }
 
 export function compareTable(title: string, rows: readonly CompareRow[]): string {
-  const header = ['design', ...COLUMNS.map(([h]) => h)];
-  const body = rows.map((r) => [r.design, ...COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
+  const header = ['design', ...COST_COLUMNS.map(([h]) => h)];
+  const body = rows.map((r) => [r.design, ...COST_COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
   return markdownTable(title, header, body);
 }
 
