@@ -249,18 +249,9 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
   // ---------------------------------------------------------- invariants
 
   protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
-    const alive = new Set<Vma>();
     const active = new Map<AnonVma, number>();
     let avcs = 0;
-    for (const v of vmas) {
-      const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
-      if (v.shared) {
-        if (v.anon !== null) fail(`shared ${where} has anonymous state`);
-        continue;
-      }
-      alive.add(v);
-      if (!(v.anon instanceof LazyVma)) fail(`${where} has no state`);
-      const st = AnonVmaLazyDesign.st(v);
+    const alive = this.checkPrivate(vmas, LazyVma, fail, (v, st, where) => {
       avcs += st.chain.length;
       if (st.lazy !== null) {
         // (Z)
@@ -269,17 +260,17 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
         this.ptes.forEachFrame(v, (i, f) => {
           if (f.owner !== st.lazy) fail(`${where}: lazy, but page ${i} points elsewhere`);
         });
-        continue;
+        return;
       }
       if (st.chain.length === 0) {
         if (st.anonVma !== null || st.forkParent !== null) fail(`${where} has an anon_vma but no chain`);
         if (this.ptes.holdsAny(v)) fail(`${where} holds pages but has no anon_vma, chain or lazy root`);
-        continue;
+        return;
       }
       // (C), (O): as anon-vma-chain.ts's, but a tree parent has no anon_vma of its own yet.
       if (st.anonVma !== null) active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
       this.checkChain(where, v, fail);
-    }
+    });
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
     this.checkAnonVmas(alive, active, fail);

@@ -200,6 +200,29 @@ export abstract class PteDesign implements AnonDesign {
   // -------------------------------------------------------------- helpers
 
   /**
+   * The check a design whose private vmas carry a state object of its own
+   * starts with (cow-context.ts, anon-vma-lazy.ts): a shared vma has no
+   * anonymous state, a private one has a `kind`. Calls `each` on every
+   * private vma with its state and how a message names it; returns the
+   * private vmas.
+   */
+  protected checkPrivate<S>(vmas: readonly Vma[], kind: new () => S, fail: (msg: string) => never,
+    each: (v: Vma, st: S, where: string) => void): Set<Vma> {
+    const alive = new Set<Vma>();
+    for (const v of vmas) {
+      const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
+      if (v.shared) {
+        if (v.anon !== null) fail(`shared ${where} has anonymous state`);
+        continue;
+      }
+      alive.add(v);
+      if (!(v.anon instanceof kind)) fail(`${where} has no state`);
+      each(v, v.anon as S, where);
+    }
+    return alive;
+  }
+
+  /**
    * The counters of the anonymous ptes and their swap cache, which every
    * design holding its pages in ptes reports under these names (stats()).
    */
