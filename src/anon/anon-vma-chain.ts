@@ -10,7 +10,9 @@
 //     fork's copy, discard, truncate, the rmap walk of an anon_vma's list,
 //     swap-out, the common counters — is in src/anon/pte-design.ts
 //     (PteDesign, AnonVmaDesignBase); this module keeps the anon_vmas, the
-//     chains, and how each vma's follow it.
+//     chains, and how each vma's follow it. What anon-vma-lazy.ts shares
+//     with it (the chains' links, unlink_anon_vmas, the checks) is
+//     AnonVmaChainBase.
 //   - Each anon_vma belongs to one generation of one vma: a private vma's
 //     first anonymous page gives it one (anon_vma_prepare: a compatible
 //     neighbour's whose chain is singular, or a new root); at fork the
@@ -96,7 +98,7 @@ import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { anonVmaCompatible } from '../mm/merge-tag.js';
 import type { DesignOptions } from './design.js';
-import { AnonVmaDesignBase } from './pte-design.js';
+import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma (Linux 6.18). */
 export class AnonVma implements PageOwner {
@@ -119,25 +121,127 @@ export class AnonVma implements PageOwner {
   }
 }
 
+/** What anon-vma-chain's and anon-vma-lazy's vma.anon have in common. */
+export interface ChainedVma {
+  /** vma->anon_vma: where this vma's new pages go; null until it has one. */
+  anonVma: AnonVma | null;
+  /** vma->anon_vma_chain, oldest (the root) first. */
+  readonly chain: AnonVma[];
+}
+
+/**
+ * What today's anon_vma_chain (AnonVmaChainDesign below) and wangtao's
+ * ANON_VMA_LAZY (src/anon/anon-vma-lazy.ts, today's design with lazy roots)
+ * share, so that the two keep one copy: the chain links and their count,
+ * a new anon_vma's num_children, unlink_anon_vmas, the bytes, and the
+ * checks of (C), (O) and (P) below.
+ */
+export abstract class AnonVmaChainBase extends AnonVmaDesignBase<AnonVma> {
+  /** anon_vma_chains alive (the sum of the chains' lengths). */
+  protected avcs = 0;
+  protected avcsPeak = 0;
+
+  private static chained(v: Vma): ChainedVma {
+    return v.anon as ChainedVma;
+  }
+
+  /** anon_vma_chain_link: chain `v` to `av`. */
+  protected chainLink(v: Vma, av: AnonVma): void {
+    AnonVmaChainBase.chained(v).chain.push(av);
+    av.vmas.add(v);
+    if (++this.avcs > this.avcsPeak) this.avcsPeak = this.avcs;
+  }
+
+  /** A new anon_vma: a root (its own parent, so it counts itself as a child) or a child of `parent`. */
+  protected newAnonVma(parent: AnonVma | null): AnonVma {
+    const av = this.born(new AnonVma(parent));
+    if (parent === null) av.numChildren++;
+    else parent.numChildren++;
+    return av;
+  }
+
+  /**
+   * unlink_anon_vmas: leave every anon_vma of the chain, newest first. One
+   * whose list empties leaves its parent's children and is freed (its
+   * descendants' lists are within its own: they are gone already).
+   */
+  protected unlinkAll(v: Vma): void {
+    const st = AnonVmaChainBase.chained(v);
+    for (let k = st.chain.length - 1; k >= 0; k--) {
+      const av = st.chain[k]!;
+      av.vmas.delete(v);
+      this.avcs--;
+      if (av.vmas.size === 0) {
+        av.parent.numChildren--;
+        this.died(av);
+      }
+    }
+    st.chain.length = 0;
+    if (st.anonVma !== null) st.anonVma.numActiveVmas--;
+    st.anonVma = null;
+  }
+
+  /** anon_vmas and chain links at Linux 6.18 sizes. */
+  bytes(): number {
+    return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
+  }
+
+  /**
+   * (C) and (O) for one chained vma: its chain holds no anon_vma twice,
+   * holds the vma's own anon_vma (if it has one), and lists only live
+   * anon_vmas that list the vma and whose parents it also holds; every page
+   * the vma holds is owned by one of them.
+   */
+  protected checkChain(where: string, v: Vma, fail: (msg: string) => never): void {
+    const { anonVma, chain } = AnonVmaChainBase.chained(v);
+    const set = new Set(chain);
+    if (set.size !== chain.length) fail(`${where} is chained twice to one anon_vma`);
+    if (anonVma !== null && !set.has(anonVma)) fail(`${where} is not chained to its own anon_vma`);
+    for (const av of chain) {
+      if (!this.live.has(av)) fail(`${where} is chained to a freed anon_vma`);
+      if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
+      if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
+    }
+    // (O)
+    this.ptes.forEachFrame(v, (i, f) => {
+      if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
+    });
+  }
+
+  /**
+   * (P) for every live anon_vma, given the private vmas alive and how many
+   * use each anon_vma as their own (`active`); then the swap cache.
+   */
+  protected checkAnonVmas(alive: ReadonlySet<Vma>, active: ReadonlyMap<AnonVma, number>, fail: (msg: string) => never): void {
+    const children = new Map<AnonVma, number>();
+    for (const av of this.live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
+    for (const av of this.live) {
+      if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
+      for (const w of av.vmas) {
+        if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
+        if (!AnonVmaChainBase.chained(w).chain.includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
+      }
+      if (!this.live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
+      if (av.root !== av.parent.root) fail(`anon_vma ${av.id} and its parent have different roots`);
+      if ((av.parent === av) !== (av.root === av)) fail(`anon_vma ${av.id}: only a root is its own parent`);
+      if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
+      if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
+    }
+    this.checkSwapCache(fail);
+  }
+}
+
 /** What a private vma keeps in vma.anon. */
-class VmaChain {
+class VmaChain implements ChainedVma {
   /** vma->anon_vma: where this vma's new pages go; null until its first. */
   anonVma: AnonVma | null = null;
   /** vma->anon_vma_chain, oldest (the root) first. */
   readonly chain: AnonVma[] = [];
 }
 
-/** Linux 6.18 x86-64 sizes. */
-const ANON_VMA_BYTES = 96;
-const ANON_VMA_CHAIN_BYTES = 64;
-
-export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
+export class AnonVmaChainDesign extends AnonVmaChainBase {
   readonly name = 'anon-vma-chain';
 
-  /** anon_vma_chains alive (the sum of the chains' lengths). */
-  private avcs = 0;
-
-  private avcsPeak = 0;
   private forkReuses = 0;
   private chainPeak = 0;
   private pagesMoved = 0;
@@ -152,13 +256,11 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
     return v.anon as VmaChain;
   }
 
-  /** anon_vma_chain_link: chain `v` to `av`. */
-  private chainLink(v: Vma, av: AnonVma): void {
-    const st = AnonVmaChainDesign.st(v);
-    st.chain.push(av);
-    av.vmas.add(v);
-    if (++this.avcs > this.avcsPeak) this.avcsPeak = this.avcs;
-    if (st.chain.length > this.chainPeak) this.chainPeak = st.chain.length;
+  /** anon_vma_chain_link, and the longest chain yet (chainPeak). */
+  protected override chainLink(v: Vma, av: AnonVma): void {
+    super.chainLink(v, av);
+    const n = AnonVmaChainDesign.st(v).chain.length;
+    if (n > this.chainPeak) this.chainPeak = n;
   }
 
   /**
@@ -179,27 +281,6 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
       }
     }
     if (d.anonVma !== null) d.anonVma.numActiveVmas++;
-  }
-
-  /**
-   * unlink_anon_vmas: leave every anon_vma of the chain, newest first. One
-   * whose list empties leaves its parent's children and is freed (its
-   * descendants' lists are within its own: they are gone already).
-   */
-  private unlinkAll(v: Vma): void {
-    const st = AnonVmaChainDesign.st(v);
-    for (let k = st.chain.length - 1; k >= 0; k--) {
-      const av = st.chain[k]!;
-      av.vmas.delete(v);
-      this.avcs--;
-      if (av.vmas.size === 0) {
-        av.parent.numChildren--;
-        this.died(av);
-      }
-    }
-    st.chain.length = 0;
-    if (st.anonVma !== null) st.anonVma.numActiveVmas--;
-    st.anonVma = null;
   }
 
   /** vma_is_fork_child(): the vma's chain came from a parent's (it is not singular). */
@@ -228,8 +309,7 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
     if (av !== null) {
       this.neighbourReuses++;
     } else {
-      av = this.born(new AnonVma(null));
-      av.numChildren++; // a root is its own parent
+      av = this.newAnonVma(null);
     }
     st.anonVma = av;
     this.chainLink(v, av);
@@ -270,11 +350,10 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
     this.clone(child, parent);
     const c = AnonVmaChainDesign.st(child);
     if (c.anonVma !== null) return; // reused one of the chain
-    const av = this.born(new AnonVma(p.anonVma));
+    const av = this.newAnonVma(p.anonVma);
     av.numActiveVmas++;
     c.anonVma = av;
     this.chainLink(child, av);
-    p.anonVma.numChildren++;
   }
 
   /** __split_vma: the tail has the same anon_vma and a copy of the chain. */
@@ -334,40 +413,11 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
         continue;
       }
       active.set(anonVma, (active.get(anonVma) ?? 0) + 1);
-      const set = new Set(chain);
-      if (set.size !== chain.length) fail(`${where} is chained twice to one anon_vma`);
-      if (!set.has(anonVma)) fail(`${where} is not chained to its own anon_vma`);
-      for (const av of chain) {
-        if (!this.live.has(av)) fail(`${where} is chained to a freed anon_vma`);
-        if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
-        if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
-      }
-      // (O)
-      this.ptes.forEachFrame(v, (i, f) => {
-        if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
-      });
+      this.checkChain(where, v, fail);
     }
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
-    const children = new Map<AnonVma, number>();
-    for (const av of this.live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
-    for (const av of this.live) {
-      if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
-      for (const w of av.vmas) {
-        if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
-        if (!AnonVmaChainDesign.st(w).chain.includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
-      }
-      if (!this.live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
-      if (av.root !== av.parent.root) fail(`anon_vma ${av.id} and its parent have different roots`);
-      if ((av.parent === av) !== (av.root === av)) fail(`anon_vma ${av.id}: only a root is its own parent`);
-      if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
-      if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
-    }
-    this.checkSwapCache(fail);
-  }
-
-  bytes(): number {
-    return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
+    this.checkAnonVmas(alive, active, fail);
   }
 
   stats(): Record<string, number> {

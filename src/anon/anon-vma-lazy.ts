@@ -10,7 +10,10 @@
 //
 //   - Anonymous pages are held by ptes (src/anon/anon-ptes.ts); lookup,
 //     copy-on-write, fork's copy, discard and truncate are PteDesign's, the
-//     anon_vma walk and swap-out AnonVmaDesignBase's (src/anon/pte-design.ts).
+//     anon_vma walk and swap-out AnonVmaDesignBase's (src/anon/pte-design.ts);
+//     chain links, unlink_anon_vmas, bytes() (a lazy root costs nothing: it
+//     is the vma's tagged anon_vma pointer) and the checks of (C), (O), (P)
+//     AnonVmaChainBase's (src/anon/anon-vma-chain.ts).
 //   - vma->anon_vma becomes a tagged pointer with four states [D names]:
 //     none; a lazy root (the vma's pages point at the vma itself); a
 //     regular anon_vma; a "tree parent" (a fork child that has not allocated
@@ -57,13 +60,9 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import { AnonVma } from './anon-vma-chain.js';
+import { AnonVmaChainBase, type AnonVma, type ChainedVma } from './anon-vma-chain.js';
 import type { DesignOptions } from './design.js';
-import { AnonVmaDesignBase, type AnonVmaLike } from './pte-design.js';
-
-/** Linux 6.18 x86-64 sizes; a lazy root costs nothing (the vma's tagged anon_vma pointer). */
-const ANON_VMA_BYTES = 96;
-const ANON_VMA_CHAIN_BYTES = 64;
+import type { AnonVmaLike } from './pte-design.js';
 
 /** What a lazy root's pages point at: the vma itself (folio->mapping = vma | FOLIO_MAPPING_ANON_VMA_LAZY). */
 export class LazyRoot implements AnonVmaLike {
@@ -78,7 +77,7 @@ export class LazyRoot implements AnonVmaLike {
 }
 
 /** What a private vma keeps in vma.anon (anon_vma_tree_t and the chain). */
-class LazyVma {
+class LazyVma implements ChainedVma {
   /** Lazy root: its pages point at this. */
   lazy: LazyRoot | null = null;
   /** Its own anon_vma (regular); null when none, lazy, or a tree parent. */
@@ -89,11 +88,9 @@ class LazyVma {
   forkParent: AnonVma | null = null;
 }
 
-export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
+export class AnonVmaLazyDesign extends AnonVmaChainBase {
   readonly name = 'anon-vma-lazy';
 
-  private avcs = 0;
-  private avcsPeak = 0;
   private lazyRootsCreated = 0;
   private upgrades = { fork: 0, split: 0, merge: 0, move: 0, swap: 0 };
   private deferredReuses = 0;
@@ -111,35 +108,10 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
 
   // ------------------------------------------------------------ anon_vmas
 
-  private chainLink(v: Vma, av: AnonVma): void {
-    AnonVmaLazyDesign.st(v).chain.push(av);
-    av.vmas.add(v);
-    if (++this.avcs > this.avcsPeak) this.avcsPeak = this.avcs;
-  }
-
-  /** A new anon_vma: a root (its own parent) or a child of `parent`. */
-  private newAnonVma(parent: AnonVma | null): AnonVma {
-    const av = this.born(new AnonVma(parent));
-    if (parent === null) av.numChildren++;
-    else parent.numChildren++;
-    return av;
-  }
-
-  /** unlink_anon_vmas: leave every anon_vma of the chain, newest first; an emptied one is freed. */
-  private unlinkAll(v: Vma): void {
+  /** unlink_anon_vmas (AnonVmaChainBase's); a tree parent or lazy root is neither afterwards. */
+  protected override unlinkAll(v: Vma): void {
+    super.unlinkAll(v);
     const st = AnonVmaLazyDesign.st(v);
-    for (let k = st.chain.length - 1; k >= 0; k--) {
-      const av = st.chain[k]!;
-      av.vmas.delete(v);
-      this.avcs--;
-      if (av.vmas.size === 0) {
-        av.parent.numChildren--;
-        this.died(av);
-      }
-    }
-    st.chain.length = 0;
-    if (st.anonVma !== null) st.anonVma.numActiveVmas--;
-    st.anonVma = null;
     st.forkParent = null;
     st.lazy = null;
   }
@@ -277,18 +249,9 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
   // ---------------------------------------------------------- invariants
 
   protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
-    const alive = new Set<Vma>();
     const active = new Map<AnonVma, number>();
     let avcs = 0;
-    for (const v of vmas) {
-      const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
-      if (v.shared) {
-        if (v.anon !== null) fail(`shared ${where} has anonymous state`);
-        continue;
-      }
-      alive.add(v);
-      if (!(v.anon instanceof LazyVma)) fail(`${where} has no state`);
-      const st = AnonVmaLazyDesign.st(v);
+    const alive = this.checkPrivate(vmas, LazyVma, fail, (v, st, where) => {
       avcs += st.chain.length;
       if (st.lazy !== null) {
         // (Z)
@@ -297,52 +260,23 @@ export class AnonVmaLazyDesign extends AnonVmaDesignBase<AnonVma> {
         this.ptes.forEachFrame(v, (i, f) => {
           if (f.owner !== st.lazy) fail(`${where}: lazy, but page ${i} points elsewhere`);
         });
-        continue;
+        return;
       }
       if (st.chain.length === 0) {
         if (st.anonVma !== null || st.forkParent !== null) fail(`${where} has an anon_vma but no chain`);
         if (this.ptes.holdsAny(v)) fail(`${where} holds pages but has no anon_vma, chain or lazy root`);
-        continue;
+        return;
       }
-      // (C)
-      const set = new Set(st.chain);
-      if (set.size !== st.chain.length) fail(`${where} is chained twice to one anon_vma`);
-      if (st.anonVma !== null) {
-        if (!set.has(st.anonVma)) fail(`${where} is not chained to its own anon_vma`);
-        active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
-      }
-      for (const av of st.chain) {
-        if (!this.live.has(av)) fail(`${where} is chained to a freed anon_vma`);
-        if (!av.vmas.has(v)) fail(`${where} is missing from anon_vma ${av.id}'s list`);
-        if (!set.has(av.parent)) fail(`${where} is chained to anon_vma ${av.id} but not to its parent`);
-      }
-      // (O)
-      this.ptes.forEachFrame(v, (i, f) => {
-        if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
-      });
-    }
+      // (C), (O): as anon-vma-chain.ts's, but a tree parent has no anon_vma of its own yet.
+      if (st.anonVma !== null) active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
+      this.checkChain(where, v, fail);
+    });
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
-    const children = new Map<AnonVma, number>();
-    for (const av of this.live) children.set(av.parent, (children.get(av.parent) ?? 0) + 1);
-    for (const av of this.live) {
-      if (av.vmas.size === 0) fail(`anon_vma ${av.id} is alive with no vma chained`);
-      for (const w of av.vmas) {
-        if (!alive.has(w)) fail(`anon_vma ${av.id} lists a vma that is gone`);
-        if (!AnonVmaLazyDesign.st(w).chain.includes(av)) fail(`anon_vma ${av.id} lists a vma not chained to it`);
-      }
-      if (!this.live.has(av.parent)) fail(`anon_vma ${av.id} has a freed parent`);
-      if (av.numActiveVmas !== (active.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_active_vmas ${av.numActiveVmas}, ${active.get(av) ?? 0} vmas`);
-      if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
-    }
-    this.checkSwapCache(fail);
+    this.checkAnonVmas(alive, active, fail);
   }
 
   // ---------------------------------------------------------- accounting
-
-  bytes(): number {
-    return this.live.size * ANON_VMA_BYTES + this.avcs * ANON_VMA_CHAIN_BYTES;
-  }
 
   stats(): Record<string, number> {
     let lazy = 0;

@@ -105,7 +105,7 @@ import type { FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import type { DesignOptions } from './design.js';
 import { MergeTag, MergeTags } from '../mm/merge-tag.js';
-import { AnonVmaDesignBase } from './pte-design.js';
+import { ANON_VMA_BYTES, AnonVmaDesignBase } from './pte-design.js';
 
 /** struct anon_vma: a lock and the list of vmas whose anonymous pages point here. */
 export class AnonVma implements PageOwner {
@@ -120,9 +120,6 @@ class VmaAnon extends MergeTag {
   /** vma->anon_vma, or null until the vma's first anonymous page. */
   anonVma: AnonVma | null = null;
 }
-
-/** struct anon_vma at Linux 6.18 x86-64 sizes. */
-const ANON_VMA_BYTES = 96;
 
 export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
   readonly name = 'anon-layer';

@@ -452,16 +452,7 @@ export class CowContextDesign extends PteDesign {
   }
 
   protected checkState(vmas: readonly Vma[], fail: (msg: string) => never): void {
-    const alive = new Set<Vma>();
-    for (const v of vmas) {
-      const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
-      if (v.shared) {
-        if (v.anon !== null) fail(`shared ${where} has anonymous state`);
-        continue;
-      }
-      alive.add(v);
-      if (!(v.anon instanceof CowVma)) fail(`${where} has no state`);
-      const st = v.anon as CowVma;
+    const alive = this.checkPrivate(vmas, CowVma, fail, (v, st, where) => {
       if (this.ptes.holdsAny(v) && !st.faulted) fail(`${where} holds pages but never faulted`);
       const c = this.ctxs.get(v.mm);
       if (c === undefined) fail(`${where}: its mm has no context`);
@@ -482,7 +473,7 @@ export class CowContextDesign extends PteDesign {
         if (!(o instanceof CowContext) || !this.live.has(o)) fail(`${where}: page ${i} has no live context`);
         if (!this.isAncestorOrSelf(o as CowContext, c!)) fail(`${where}: page ${i} points at a context outside its mm's ancestry`);
       });
-    }
+    });
     // (R), the other way, and (T).
     for (const [mm, c] of this.ctxs) {
       if (c.mm !== mm) fail(`context of ${mm.name} names another mm`);
@@ -568,19 +559,9 @@ export class CowContextDesign extends PteDesign {
       cowContextsPeak: this.peak,
       remapEntries: remaps,
       remapUpdates: this.remapUpdates,
-      anonPtes: this.ptes.entries(),
-      swapCachePages: this.ptes.cached(),
-      swapCacheHits: this.ptes.swapCacheHits,
+      ...this.pteStats(),
       sharedSwapIns: this.sharedSwapIns,
-      cowCopies: this.cowCopies,
-      cowReuses: this.cowReuses,
-      zeroFills: this.zeroFills,
-      lookups: this.lookups,
-      // A lookup is one pte.
-      lookupStepsMean: this.lookups === 0 ? 0 : 1,
-      lookupStepsMax: this.lookups === 0 ? 0 : 1,
-      rmapWalks: this.rmapWalks,
-      rmapVmasVisited: this.rmapVmasVisited,
+      ...this.faultStats(),
       // Contexts reached, hops down included (for a file page, its i_mmap).
       rmapSpacesVisited: this.rmapSpacesVisited,
       rmapRemapLookups: this.remapLookups,

@@ -289,18 +289,8 @@ export class PteChainDesign extends TaggedPteDesign {
     return {
       pteChainEntries: this.chainEntries,
       pteChainEntriesPeak: this.chainEntriesPeak,
-      anonPtes: this.ptes.entries(),
-      swapCachePages: this.ptes.cached(),
-      swapCacheHits: this.ptes.swapCacheHits,
-      cowCopies: this.cowCopies,
-      cowReuses: this.cowReuses,
-      zeroFills: this.zeroFills,
-      lookups: this.lookups,
-      // A lookup is one pte: no chain to climb.
-      lookupStepsMean: this.lookups === 0 ? 0 : 1,
-      lookupStepsMax: this.lookups === 0 ? 0 : 1,
-      rmapWalks: this.rmapWalks,
-      rmapVmasVisited: this.rmapVmasVisited,
+      ...this.pteStats(),
+      ...this.faultStats(),
       // The chain belongs to the page: no rmap object besides it.
       rmapSpacesVisited: 0,
       designBytes: this.bytes(),

@@ -200,6 +200,59 @@ export abstract class PteDesign implements AnonDesign {
   // -------------------------------------------------------------- helpers
 
   /**
+   * The check a design whose private vmas carry a state object of its own
+   * starts with (cow-context.ts, anon-vma-lazy.ts): a shared vma has no
+   * anonymous state, a private one has a `kind`. Calls `each` on every
+   * private vma with its state and how a message names it; returns the
+   * private vmas.
+   */
+  protected checkPrivate<S>(vmas: readonly Vma[], kind: new () => S, fail: (msg: string) => never,
+    each: (v: Vma, st: S, where: string) => void): Set<Vma> {
+    const alive = new Set<Vma>();
+    for (const v of vmas) {
+      const where = `vma 0x${v.start.toString(16)} of ${v.mm.name}`;
+      if (v.shared) {
+        if (v.anon !== null) fail(`shared ${where} has anonymous state`);
+        continue;
+      }
+      alive.add(v);
+      if (!(v.anon instanceof kind)) fail(`${where} has no state`);
+      each(v, v.anon as S, where);
+    }
+    return alive;
+  }
+
+  /**
+   * The counters of the anonymous ptes and their swap cache, which every
+   * design holding its pages in ptes reports under these names (stats()).
+   */
+  protected pteStats(): Record<string, number> {
+    return {
+      anonPtes: this.ptes.entries(),
+      swapCachePages: this.ptes.cached(),
+      swapCacheHits: this.ptes.swapCacheHits,
+    };
+  }
+
+  /**
+   * PteDesign's own fault and rmap counters, reported under these names by
+   * every design that has them all (stats()). A lookup is one pte: no chain
+   * to climb, so its steps are 1.
+   */
+  protected faultStats(): Record<string, number> {
+    return {
+      cowCopies: this.cowCopies,
+      cowReuses: this.cowReuses,
+      zeroFills: this.zeroFills,
+      lookups: this.lookups,
+      lookupStepsMean: this.lookups === 0 ? 0 : 1,
+      lookupStepsMax: this.lookups === 0 ? 0 : 1,
+      rmapWalks: this.rmapWalks,
+      rmapVmasVisited: this.rmapVmasVisited,
+    };
+  }
+
+  /**
    * The rmap walk over `vmas`: each is visited (rmapVmasVisited), and
    * where it covers index i its one pte there is offered to visit. Returns
    * how many covered i.
@@ -282,6 +335,15 @@ export abstract class TaggedPteDesign extends PteDesign {
   }
 }
 
+/**
+ * Linux 6.18 x86-64 sizes of struct anon_vma and struct anon_vma_chain: one
+ * definition, since every anon_vma design (anon-vma.ts, anon-vma-chain.ts,
+ * anon-vma-lazy.ts) charges the same structs and the cost tables compare
+ * their bytes.
+ */
+export const ANON_VMA_BYTES = 96;
+export const ANON_VMA_CHAIN_BYTES = 64;
+
 /** What the anon_vma designs' anon_vmas have in common: a page owner listing the vmas that may map its pages. */
 export interface AnonVmaLike extends PageOwner {
   readonly id: number;
@@ -352,18 +414,8 @@ export abstract class AnonVmaDesignBase<AV extends AnonVmaLike> extends PteDesig
       anonVmasAlive: this.live.size,
       anonVmasPeak: this.anonVmasPeak,
       ...own,
-      anonPtes: this.ptes.entries(),
-      swapCachePages: this.ptes.cached(),
-      swapCacheHits: this.ptes.swapCacheHits,
-      cowCopies: this.cowCopies,
-      cowReuses: this.cowReuses,
-      zeroFills: this.zeroFills,
-      lookups: this.lookups,
-      // A lookup is one pte: no chain to climb.
-      lookupStepsMean: this.lookups === 0 ? 0 : 1,
-      lookupStepsMax: this.lookups === 0 ? 0 : 1,
-      rmapWalks: this.rmapWalks,
-      rmapVmasVisited: this.rmapVmasVisited,
+      ...this.pteStats(),
+      ...this.faultStats(),
       rmapSpacesVisited: this.rmapSpacesVisited,
       designBytes: this.bytes(),
     };

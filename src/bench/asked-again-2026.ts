@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { Machine, type MachineOptions } from '../machine.js';
 import { parseTrace } from '../trace/parse.js';
 import { workloadTrace } from '../workload/index.js';
+import { costColumns, markdownTable } from '../cli/table.js';
 
 interface Row {
   label: string;
@@ -37,38 +38,13 @@ const ROWS: readonly Row[] = [
   { label: 'cow-context, early exit fixed', opts: { design: 'cow-context', cowContextEarlyExit: 'fixed' } },
 ];
 
-const fmt = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US'));
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a === undefined || b === undefined || b === 0 ? '-' : (a / b).toFixed(2);
-const bytes = (x: number | undefined): string =>
-  x === undefined ? '-' : x < 10240 ? `${x} B` : x < 10 * 1048576 ? `${(x / 1024).toFixed(0)} KiB` : `${(x / 1048576).toFixed(1)} MiB`;
-
-const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
-  ['cow copies', (s) => fmt(s.cowCopies)],
-  ['cow reuses', (s) => fmt(s.cowReuses)],
-  ['swap out/in', (s) => `${fmt(s.swapOuts)}/${fmt(s.swapIns)}`],
-  ['rmap walks', (s) => fmt(s.rmapWalks)],
-  ['vmas/walk', (s) => ratio(s.rmapVmasVisited, s.rmapWalks)],
-  ['objs/walk', (s) => ratio(s.rmapSpacesVisited, s.rmapWalks)],
-  ['lookup steps', (s) => ratio(s.lookupStepsMean, 1)],
-  ['structures peak', (s) => fmt(s.designStructuresPeak)],
-  ['depth peak', (s) => fmt(s.depthPeak)],
-  ['metadata peak', (s) => bytes(s.metadataBytesPeak)],
-  ['ms', (_s, ms) => fmt(Math.round(ms))],
-];
+const COLUMNS = costColumns('cow copies', 'cow reuses', 'swap out/in', 'rmap walks', 'vmas/walk', 'objs/walk',
+  'lookup steps', 'structures peak', 'depth peak', 'metadata peak', 'ms');
 
 function table(title: string, rows: { label: string; stats: Record<string, number>; ms: number }[]): string {
   const header = ['design', ...COLUMNS.map(([h]) => h)];
   const body = rows.map((r) => [r.label, ...COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    title,
-    '',
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...body.map(line),
-  ].join('\n');
+  return markdownTable(title, header, body);
 }
 
 /** Run `text` on every row; fail (exit 4) unless every row prints the same. */

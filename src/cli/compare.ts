@@ -9,30 +9,7 @@ import { loadRecordedInput } from '../record/corpus.js';
 import { CliError, EXIT, parseOrExit, runToStatus } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, collectParam, machineOptions, type SimulatorOpts } from './options.js';
-
-/** The columns of the compare table: [header, how to compute it from the counters]. */
-const COLUMNS: [string, (s: Record<string, number>, ms: number) => string][] = [
-  ['faults', (s) => fmt(s.faults)],
-  ['cow copies', (s) => fmt(s.cowCopies)],
-  ['cow reuses', (s) => fmt(s.cowReuses)],
-  ['swap out/in', (s) => `${fmt(s.swapOuts)}/${fmt(s.swapIns)}`],
-  ['rmap walks', (s) => fmt(s.rmapWalks)],
-  ['vmas/walk', (s) => ratio(s.rmapVmasVisited, s.rmapWalks)],
-  ['objs/walk', (s) => ratio(s.rmapSpacesVisited, s.rmapWalks)],
-  ['ptes scanned', (s) => fmt(s.ptesScanned ?? 0)],
-  ['lookup steps', (s) => ratio(s.lookupStepsMean, 1)],
-  ['structures peak', (s) => fmt(s.designStructuresPeak)],
-  ['depth peak', (s) => (s.depthPeak === undefined ? '-' : fmt(s.depthPeak))],
-  ['metadata peak', (s) => bytes(s.metadataBytesPeak)],
-  ['frames peak', (s) => fmt(s.framesPeak)],
-  ['ms', (_s, ms) => fmt(Math.round(ms))],
-];
-
-const fmt = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US'));
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a === undefined || b === undefined || b === 0 ? '-' : (a / b).toFixed(2);
-const bytes = (x: number | undefined): string =>
-  x === undefined ? '-' : x < 10240 ? `${x} B` : x < 10 * 1048576 ? `${(x / 1024).toFixed(0)} KiB` : `${(x / 1048576).toFixed(1)} MiB`;
+import { COST_COLUMNS, markdownTable } from './table.js';
 
 interface CompareOpts extends SimulatorOpts {
   designs?: string;
@@ -83,17 +60,9 @@ export function compareDesigns(text: Buffer, name: string, designs: readonly str
 }
 
 export function compareTable(title: string, rows: readonly CompareRow[]): string {
-  const header = ['design', ...COLUMNS.map(([h]) => h)];
-  const body = rows.map((r) => [r.design, ...COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    title,
-    '',
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...body.map(line),
-  ].join('\n');
+  const header = ['design', ...COST_COLUMNS.map(([h]) => h)];
+  const body = rows.map((r) => [r.design, ...COST_COLUMNS.map(([, f]) => f(r.stats, r.ms))]);
+  return markdownTable(title, header, body);
 }
 
 export const compareCommand: Subcommand = (program, ctx) => {

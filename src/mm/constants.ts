@@ -4,6 +4,7 @@
 // has a bigint twin named *_BIG; syscall arguments are u64, so they are bigints.
 
 export const PAGE_SHIFT = 12;
+export const PAGE_SHIFT_BIG = 12n;
 export const PAGE_SIZE = 4096;
 export const PAGE_SIZE_BIG = 4096n;
 /** Bits of an address below its page (the complement of Linux's PAGE_MASK). */
@@ -67,3 +68,12 @@ export type SysResult = 'ok' | Errno;
 export const pageAligned = (x: bigint): boolean => (x & PAGE_OFFSET_MASK) === 0n;
 /** Linux's PAGE_ALIGN on a u64: rounds up, wrapping to 0 past 2^64 - 4096. */
 export const PAGE_ALIGN = (x: bigint): bigint => ((x + PAGE_OFFSET_MASK) & ~PAGE_OFFSET_MASK) & U64;
+
+/**
+ * A u64 address as a JS number for a walk of the vma tree, clamped at 2^52:
+ * everything at or past TASK_SIZE is a hole, so any bound above it does, and
+ * 2^52 is exact as a number. mprotect and madvise both walk [start, end) of
+ * a range whose end may wrap past TASK_SIZE.
+ */
+const ADDR_CLAMP = 1n << 52n;
+export const clampAddr = (x: bigint): number => Number(x > ADDR_CLAMP ? ADDR_CLAMP : x);

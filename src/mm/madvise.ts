@@ -14,7 +14,8 @@
 // touching what any other process sees.
 
 import {
-  MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_WIPEONFORK, PAGE_ALIGN, pageAligned, U64, type SysResult,
+  clampAddr, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_WIPEONFORK, PAGE_ALIGN, pageAligned, U64,
+  type SysResult,
 } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -30,8 +31,8 @@ export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice:
   const endBig = (addr + alen) & U64;
   if (endBig < addr) return 'EINVAL';
   if (endBig === addr) return 'ok';
-  const start = Number(addr > 1n << 52n ? 1n << 52n : addr);
-  const end = Number(endBig > 1n << 52n ? 1n << 52n : endBig);
+  const start = clampAddr(addr);
+  const end = clampAddr(endBig);
 
   let hole = start < end && (mm.vmas.findFrom(start)?.start ?? Infinity) > start;
   let at = start;

@@ -18,8 +18,8 @@
 // trace mmap is at a fixed address: the simulator never chooses one.
 
 import {
-  MAX_LFS_FILESIZE, MMAP_MIN_ADDR, PAGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, TASK_SIZE_BIG,
-  MAP_FIXED_NOREPLACE, MAP_SHARED, VM_EXEC, VM_READ, VM_WRITE, type SysResult,
+  MAP_FIXED_NOREPLACE, MAP_SHARED, MAX_LFS_FILESIZE, MMAP_MIN_ADDR, PAGE_ALIGN, PAGE_SHIFT_BIG, PAGE_SIZE, pageAligned,
+  TASK_SIZE_BIG, U64, VM_EXEC, VM_READ, VM_WRITE, type SysResult,
 } from './constants.js';
 import { File } from './file.js';
 import type { Kernel } from './kernel.js';
@@ -28,7 +28,6 @@ import { insertVma, mergeAround, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 import { vmEnoughMemory } from './accounting.js';
 
-const U64 = (1n << 64n) - 1n;
 
 /**
  * The checks of get_unmapped_area() for a MAP_FIXED request of `len`
@@ -37,7 +36,7 @@ const U64 = (1n << 64n) - 1n;
 export function checkFixedArea(addr: bigint, len: bigint): SysResult {
   if (len > TASK_SIZE_BIG) return 'ENOMEM';
   if (addr > TASK_SIZE_BIG - len) return 'ENOMEM';
-  if ((addr & 0xfffn) !== 0n) return 'EINVAL';
+  if (!pageAligned(addr)) return 'EINVAL';
   if (addr < BigInt(MMAP_MIN_ADDR)) return 'EPERM';
   return 'ok';
 }
@@ -50,12 +49,12 @@ export function checkFixedArea(addr: bigint, len: bigint): SysResult {
 export function sysMmap(k: Kernel, mm: Mm, addr: bigint, lenArg: bigint, protArg: number, flags: number,
   file: File | null, off: bigint): SysResult {
   const shared = (flags & MAP_SHARED) !== 0;
-  if ((off & 0xfffn) !== 0n) return 'EINVAL';
-  let pgoff = off >> BigInt(PAGE_SHIFT);
+  if (!pageAligned(off)) return 'EINVAL';
+  let pgoff = off >> PAGE_SHIFT_BIG;
   if (lenArg === 0n) return 'EINVAL';
   const len = PAGE_ALIGN(lenArg);
   if (len === 0n) return 'ENOMEM';
-  if (((pgoff + (len >> 12n)) & U64) < pgoff) return 'EOVERFLOW';
+  if (((pgoff + (len >> PAGE_SHIFT_BIG)) & U64) < pgoff) return 'EOVERFLOW';
   const area = checkFixedArea(addr, len);
   if (area !== 'ok') return area;
   const start = Number(addr);
@@ -63,7 +62,7 @@ export function sysMmap(k: Kernel, mm: Mm, addr: bigint, lenArg: bigint, protArg
   if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.intersects(start, end)) return 'EEXIST';
   if (file !== null) {
     // file_mmap_ok() with maxsize = MAX_LFS_FILESIZE for a regular file.
-    if (len > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - len) >> 12n) return 'EOVERFLOW';
+    if (len > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - len) >> PAGE_SHIFT_BIG) return 'EOVERFLOW';
   }
   // calc_vm_prot_bits(): PROT_READ/WRITE/EXEC are VM_READ/WRITE/EXEC.
   const prot = protArg & (VM_READ | VM_WRITE | VM_EXEC);
@@ -86,7 +85,7 @@ export function sysMmap(k: Kernel, mm: Mm, addr: bigint, lenArg: bigint, protArg
       pgoff = 0n;
     } else {
       // do_mmap: "pgoff = addr >> PAGE_SHIFT" for private anonymous memory.
-      pgoff = addr >> BigInt(PAGE_SHIFT);
+      pgoff = addr >> PAGE_SHIFT_BIG;
     }
   }
   const v = new Vma(mm, start, end, Number(pgoff), prot, shared, object);
@@ -100,7 +99,7 @@ export function sysMmap(k: Kernel, mm: Mm, addr: bigint, lenArg: bigint, protArg
 
 /** munmap (do_vmi_munmap's checks). */
 export function sysMunmap(k: Kernel, mm: Mm, addr: bigint, len: bigint): SysResult {
-  if ((addr & 0xfffn) !== 0n || addr > TASK_SIZE_BIG || len > TASK_SIZE_BIG - addr) return 'EINVAL';
+  if (!pageAligned(addr) || addr > TASK_SIZE_BIG || len > TASK_SIZE_BIG - addr) return 'EINVAL';
   const alen = PAGE_ALIGN(len);
   if (alen === 0n) return 'EINVAL';
   const start = Number(addr);

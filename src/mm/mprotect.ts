@@ -7,7 +7,7 @@
 // is taken away and are not made writable when it is given back (the next
 // write faults and the anonymous-memory design decides copy or reuse).
 
-import { PAGE_ALIGN, PAGE_SIZE, pageAligned, U64, VM_EXEC, VM_READ, VM_WRITE, type SysResult } from './constants.js';
+import { clampAddr, PAGE_ALIGN, PAGE_SIZE, pageAligned, U64, VM_EXEC, VM_READ, VM_WRITE, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { PTE_READ, PTE_WRITE } from './pagetable.js';
@@ -23,8 +23,8 @@ export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, protAr
   if (endBig <= addr) return 'ENOMEM';
   const prot = protArg & (VM_READ | VM_WRITE | VM_EXEC);
   // Everything at or past TASK_SIZE is a hole: clamp to numbers we can hold.
-  const start = Number(addr > 1n << 52n ? 1n << 52n : addr);
-  const end = Number(endBig > 1n << 52n ? 1n << 52n : endBig);
+  const start = clampAddr(addr);
+  const end = clampAddr(endBig);
 
   const first = mm.vmas.findFrom(start);
   if (first === null || first.start > start) return 'ENOMEM';

@@ -24,7 +24,7 @@
 // pages keep their index wherever they are mapped.
 
 import {
-  PAGE_ALIGN, PAGE_SIZE, TASK_SIZE, TASK_SIZE_BIG, VM_WRITE, type SysResult,
+  PAGE_ALIGN, PAGE_SHIFT_BIG, PAGE_SIZE, pageAligned, TASK_SIZE, TASK_SIZE_BIG, U64, VM_WRITE, type SysResult,
 } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -33,8 +33,6 @@ import { vmEnoughMemory } from './accounting.js';
 import { compatible, insertVma, mergeAround, removeVma, splitVma, tryMergePair, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 
-const U64 = (1n << 64n) - 1n;
-
 export function sysMremap(
   k: Kernel, mm: Mm, addr: bigint, oldLenIn: bigint, newLenIn: bigint, newAddr: bigint | undefined,
 ): SysResult {
@@ -42,12 +40,12 @@ export function sysMremap(
   const newLen = PAGE_ALIGN(newLenIn);
   const fixed = newAddr !== undefined;
   // check_mremap_params()
-  if ((addr & 0xfffn) !== 0n) return 'EINVAL';
+  if (!pageAligned(addr)) return 'EINVAL';
   if (newLen === 0n) return 'EINVAL';
   if (newLen > TASK_SIZE_BIG) return 'EINVAL';
   if (fixed) {
     if (newAddr > TASK_SIZE_BIG - newLen) return 'EINVAL';
-    if ((newAddr & 0xfffn) !== 0n) return 'EINVAL';
+    if (!pageAligned(newAddr)) return 'EINVAL';
     // vrm_overlaps(), in unsigned long arithmetic.
     if (((addr + oldLen) & U64) > newAddr && newAddr + newLen > addr) return 'EINVAL';
     // vrm_move_only(): a same-size fixed move may span several vmas (and
@@ -89,7 +87,7 @@ function checkPrepVma(vma: Vma, addr: bigint, oldLen: bigint, newLen: bigint): S
   if (keep > BigInt(vma.end) - addr) return 'EFAULT';
   if (newLen === keep) return 'ok';
   const pgoff = BigInt(vma.index(Number(addr)));
-  if (((pgoff + (newLen >> 12n)) & U64) < pgoff) return 'EINVAL';
+  if (((pgoff + (newLen >> PAGE_SHIFT_BIG)) & U64) < pgoff) return 'EINVAL';
   return 'ok';
 }
 
