@@ -17,6 +17,7 @@ import pc from 'picocolors';
 import { DEFAULT_DESIGN, DESIGNS } from './anon/index.js';
 import { MORE_SUBCOMMANDS } from './commands.js';
 import { addSweep } from './cli/sweep.js';
+import { addDraw } from './cli/draw.js';
 import { OutOfMemoryError } from './mm/frames.js';
 import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
@@ -289,7 +290,7 @@ const addGen: Subcommand = (program, ctx) => {
  * The subcommands, in the order `vmtree --help` lists them. Add new ones
  * (verify, workload, compare, ...) here.
  */
-export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep];
+export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep, addDraw];
 
 function readVersion(): string {
   try {

@@ -95,6 +95,8 @@ import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { anonVmaCompatible } from './anon-ptes.js';
+import { anonVmaSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import type { DesignOptions } from './design.js';
 import { AnonVmaDesignBase } from './pte-design.js';
 
@@ -364,6 +366,17 @@ export class AnonVmaChainDesign extends AnonVmaDesignBase<AnonVma> {
       if (av.numChildren !== (children.get(av) ?? 0)) fail(`anon_vma ${av.id}: num_children ${av.numChildren}, ${children.get(av) ?? 0} children`);
     }
     this.checkSwapCache(fail);
+  }
+
+  /** anon_vmas under their parent, each vma under its own, chain links dashed. */
+  override snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return anonVmaSnapshot(this.name, vmas, this.live, {
+      parentOf: (av) => av.parent,
+      ownOf: (v) => AnonVmaChainDesign.st(v).anonVma,
+      chainOf: (v) => AnonVmaChainDesign.st(v).chain,
+      listOf: (av) => av.vmas,
+      forEachFrame: (v, fn) => this.ptes.forEachFrame(v, fn),
+    });
   }
 
   bytes(): number {
