@@ -18,6 +18,7 @@ import { DEFAULT_DESIGN, DESIGNS } from './anon/index.js';
 import { MORE_SUBCOMMANDS } from './commands.js';
 import { addSweep } from './cli/sweep.js';
 import { addDraw } from './cli/draw.js';
+import { addReport } from './cli/report.js';
 import { OutOfMemoryError } from './mm/frames.js';
 import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
@@ -290,7 +291,7 @@ const addGen: Subcommand = (program, ctx) => {
  * The subcommands, in the order `vmtree --help` lists them. Add new ones
  * (verify, workload, compare, ...) here.
  */
-export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep, addDraw];
+export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep, addDraw, addReport];
 
 function readVersion(): string {
   try {
