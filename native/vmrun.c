@@ -4,9 +4,12 @@
  * can be diffed against Linux.
  *
  *   usage: vmrun [--check] [--name NAME] TRACE
+ *          vmrun --probe
  *          TRACE "-" = stdin, reported as "<stdin>"; --check: validate only,
  *          run nothing; --name: the FILE shown in messages instead of TRACE
- *          (src/oracle/native.ts feeds traces on stdin with it)
+ *          (src/oracle/native.ts feeds traces on stdin with it);
+ *          --probe: print what this kernel does that traces can see
+ *          ("zero-page on" or "zero-page off", see 4. below) and exit
  *   exit:  0 ok, 1 usage / unreadable input, 2 bad trace (docs/trace-errors.md),
  *          3 not portable (a call would touch memory outside the window),
  *          4 internal error (a worker died, a syscall of the runner failed, ...)
@@ -62,8 +65,12 @@
  *    mappings in the window (TOUCH; reply = the ranges read without a
  *    fault); then the controller reads /proc/PID/pagemap (present bit 63,
  *    PFN bits 0-54; needs CAP_SYS_ADMIN, which the controller keeps) and
- *    groups pages by PFN. The zero page's PFN is found at start-up by
- *    reading a fresh anonymous private page of the controller.
+ *    groups pages by PFN. Whether the kernel has a shared zero page, and its
+ *    PFN, is found at start-up: the controller reads two fresh anonymous
+ *    private pages; stock Linux maps both to the zero page (one PFN), a
+ *    kernel that forbids it (s390's mm_forbids_zeropage(), sandbox kernels
+ *    booted without it) gives each a zeroed page of its own (two PFNs),
+ *    and then `frames` has no zero: group.
  *
  * 5. Portability. Before each memory call the controller checks that the
  *    range it affects lies in [0x100000000000, 0x200000000000). If not, the
@@ -628,8 +635,9 @@ static size_t g_nfiles;
 static char g_dir[64];
 static int g_dirfd = -1;
 static uint64_t g_line; /* line being executed, for messages */
-static uint64_t g_zero_pfn;
-static int g_zero_ok;
+static uint64_t g_zero_pfn = UINT64_MAX; /* UINT64_MAX: no zero page on this kernel */
+static int g_zero_ok;                    /* PFNs are readable (the probe saw them) */
+static int g_zero_page;                  /* read faults of private anon memory map the zero page */
 static uint64_t g_min_addr = 4096;
 static int g_vsys_readable;
 
@@ -1517,21 +1525,25 @@ static void check_portable(const struct cmd *c)
 
 static void detect_environment(void)
 {
-	/* zero page: read a fresh anonymous private page, look at pagemap */
-	void *m = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* zero page: read two fresh anonymous private pages, compare their PFNs */
+	void *m = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m != MAP_FAILED) {
 		volatile uint32_t x = *(volatile uint32_t *)m;
+		x = *(volatile uint32_t *)((char *)m + PAGE);
 		(void)x;
 		int fd = open("/proc/self/pagemap", O_RDONLY);
-		uint64_t e = 0;
-		if (fd >= 0 && pread(fd, &e, 8, (off_t)((uintptr_t)m / PAGE * 8)) == 8 && (e >> 63) &&
-		    (e & ((1ULL << 55) - 1))) {
-			g_zero_pfn = e & ((1ULL << 55) - 1);
+		uint64_t e[2] = { 0, 0 };
+		const uint64_t pfn_mask = (1ULL << 55) - 1;
+		if (fd >= 0 && pread(fd, e, sizeof e, (off_t)((uintptr_t)m / PAGE * 8)) == (ssize_t)sizeof e &&
+		    (e[0] >> 63) && (e[1] >> 63) && (e[0] & pfn_mask) && (e[1] & pfn_mask)) {
 			g_zero_ok = 1;
+			g_zero_page = (e[0] & pfn_mask) == (e[1] & pfn_mask);
+			if (g_zero_page)
+				g_zero_pfn = e[0] & pfn_mask;
 		}
 		if (fd >= 0)
 			close(fd);
-		munmap(m, PAGE);
+		munmap(m, 2 * PAGE);
 	}
 	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
 	if (f) {
@@ -1812,6 +1824,16 @@ int main(int argc, char **argv)
 	int check_only = 0;
 	const char *name = NULL;
 	int ai = 1;
+	if (argc == 2 && strcmp(argv[1], "--probe") == 0) {
+		detect_environment();
+		if (!g_zero_ok) {
+			fprintf(stderr, "vmrun: physical frame numbers are not readable "
+					"(need root: CAP_SYS_ADMIN for /proc/PID/pagemap)\n");
+			return 4;
+		}
+		printf("zero-page %s\n", g_zero_page ? "on" : "off");
+		return 0;
+	}
 	for (; ai < argc && strncmp(argv[ai], "--", 2) == 0; ai++) {
 		if (strcmp(argv[ai], "--check") == 0)
 			check_only = 1;
@@ -1822,7 +1844,9 @@ int main(int argc, char **argv)
 	}
 	if (argc - ai != 1) {
 		fprintf(stderr, "usage: vmrun [--check] [--name NAME] TRACE\n"
-				"  TRACE '-' reads stdin; --check: validate only; --name: FILE shown in messages\n");
+				"       vmrun --probe\n"
+				"  TRACE '-' reads stdin; --check: validate only; --name: FILE shown in messages;\n"
+				"  --probe: print 'zero-page on' or 'zero-page off' for this kernel\n");
 		return 1;
 	}
 	argv += ai - 1;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTrace } from '../src/trace/gen.js';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/main.js';
 import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,7 +42,7 @@ beforeAll(() => {
     cwd: ROOT,
     encoding: 'utf8',
   });
-  expect(existsSync(path.join(ROOT, 'dist', 'cli.js'))).toBe(true);
+  expect(existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
   tmp = mkdtempSync(path.join(tmpdir(), 'vmtree-cli-'));
 }, 180_000);
 

@@ -14,21 +14,26 @@
 //   VMTREE_SAVE_REGRESSIONS=0|1  never / always save a counterexample (below)
 //
 // On a disagreement the shrunk sequence is printed as a vmtrace with both
-// outputs and saved as test/regressions/fc-HASH.vmt; its .out is what Linux
-// prints (build/vmrun, when it runs here) or else the naive model's output
-// (the .vmt then says so in a comment, to be checked by hand). So that runs
-// with random seeds do not pile up variants of one open bug, nothing is saved
-// while an existing regression still fails on the simulator (unless
-// VMTREE_SAVE_REGRESSIONS=1).
+// outputs and saved as build/regressions/fc-HASH.vmt (a test never writes
+// into the source tree: move it to test/regressions/ to keep it); its .out is
+// what Linux prints (build/vmrun, when it runs here on a kernel with the
+// zero page) or else the naive model's output (the .vmt then says so in a
+// comment, to be checked by hand). So that runs with random seeds do not
+// pile up variants of one open bug, nothing is saved while an existing
+// regression still fails on the simulator (unless VMTREE_SAVE_REGRESSIONS=1).
 //
-// Every test/regressions/*.vmt is also run on the naive model and on the
-// simulator with every design, against its .out.
+// Every design runs in both kinds of kernel: with the shared zero page
+// (stock Linux) and without it (`zeroPage: false` on both sides; a fifth as
+// many sequences).
+//
+// The kept regressions (test/regressions/) run on every design in
+// test/kept-traces.test.ts.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { DEFAULT_DESIGN, DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/mm/machine.js';
 import type { Command } from '../src/trace/ast.js';
@@ -36,7 +41,7 @@ import {
   applicable, applyNames, BASE, commandArbitrary, emptyNames, fileCommandArbitrary, filePreludeArbitrary,
   MERGE_PRELUDE, mergeCommandArbitrary, type NameState,
 } from './naive/gen.js';
-import { isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linux.js';
+import { hostZeroPage, isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linux.js';
 import { NaiveMachine } from './naive/model.js';
 import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
 
@@ -55,6 +60,8 @@ function mergeDependent(c: Command, a: string, b: string): boolean {
   return c.kind === 'mremap' && !(c.newAddr !== undefined && c.oldLen === c.newLen) && r.has(a) && r.has(b);
 }
 const REGRESSIONS = join(import.meta.dirname, 'regressions');
+/** Where new counterexamples are written (outside the source tree). */
+const SAVED = join(import.meta.dirname, '..', 'build', 'regressions');
 
 /** Do two result bodies agree? (`frames` group lines optionally ignored.) */
 function same(cmd: Command, a: string, b: string): boolean {
@@ -152,10 +159,12 @@ const PROFILES: { name: string; prelude: fc.Arbitrary<Command[]>; commands: fc.A
 
 /** The design the simulator runs in the property being checked (fast-check runs synchronously). */
 let design = DEFAULT_DESIGN;
+/** Whether both sides map the shared zero page (stock Linux) in the property being checked. */
+let zeroPage = true;
 
 function setup(prelude: readonly Command[]): { model: Model; real: Real } {
-  const model: Model = { naive: new NaiveMachine(), names: emptyNames(), log: [], naiveOut: [] };
-  const real: Real = { machine: new Machine({ design }), out: [] };
+  const model: Model = { naive: new NaiveMachine({ zeroPage }), names: emptyNames(), log: [], naiveOut: [] };
+  const real: Real = { machine: new Machine({ design, zeroPage }), out: [] };
   for (const c of prelude) new VmCommand(c).run(model, real);
   return { model, real };
 }
@@ -175,9 +184,9 @@ function replay(prelude: readonly Command[], cmds: Iterable<fc.Command<Model, Re
   return undefined;
 }
 
-/** What Linux prints for the trace, if the native runner works here. */
+/** What stock Linux prints for the trace, if the native runner works here on a kernel with the zero page. */
 function linuxOutput(text: string, hasFrames: boolean): string | undefined {
-  if (!vmrunAvailable() || (hasFrames && !isRoot())) return undefined;
+  if (!vmrunAvailable() || (hasFrames && !isRoot()) || !hostZeroPage()) return undefined;
   const r = runLinuxText(text);
   return r.status === 0 ? r.stdout : undefined;
 }
@@ -186,7 +195,7 @@ function linuxOutput(text: string, hasFrames: boolean): string | undefined {
 function saveRegression(log: readonly Command[], naiveOut: readonly string[], simOut: readonly string[]): string {
   const text = printVmt(log);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 10);
-  const base = join(REGRESSIONS, `fc-${hash}`);
+  const base = join(SAVED, `fc-${hash}`);
   const linux = linuxOutput(text, log.some((c) => c.kind === 'frames'));
   // Comment lines go after the trace so that line numbers do not move.
   let vmt = text;
@@ -205,11 +214,12 @@ function saveRegression(log: readonly Command[], naiveOut: readonly string[], si
   if (SAVE_ENV !== '1' && open.length > 0) {
     return `not saved (${verdict}): regressions still failing on the simulator: ${open.join(', ')}`;
   }
+  mkdirSync(SAVED, { recursive: true });
   if (!existsSync(`${base}.vmt`)) {
     writeFileSync(`${base}.vmt`, vmt);
     writeFileSync(`${base}.out`, linux ?? naive);
   }
-  return `${base}.vmt (${verdict})`;
+  return `${base}.vmt (${verdict}; move it and its .out to test/regressions/ to keep it)`;
 }
 
 /** The saved regressions the simulator does not pass yet. */
@@ -225,12 +235,15 @@ function failingRegressions(): string[] {
   });
 }
 
-// Every design: the seed's tree gets RUNS sequences, the others a fifth each.
-describe.each(Object.keys(DESIGNS))('model-based: simulator (design %s) vs naive model', (d) => {
+// Every design: the seed's tree gets RUNS sequences, the others a fifth each;
+// without the zero page, a fifth of that.
+describe.each(Object.keys(DESIGNS).flatMap((d) => [[d, true], [d, false]] as const))(
+  'model-based: simulator (design %s, zero page %s) vs naive model', (d, zp) => {
   for (const profile of PROFILES) {
-    const runs = Math.max(1, Math.round((d === DEFAULT_DESIGN ? RUNS : RUNS / 5) * profile.share));
+    const runs = Math.max(1, Math.round((d === DEFAULT_DESIGN ? RUNS : RUNS / 5) * (zp ? 1 : 0.2) * profile.share));
     it(`agrees on ${runs} random command sequences (${profile.name})`, () => {
       design = d;
+      zeroPage = zp;
       const commandsArb = fc.commands([profile.commands.map((c) => new VmCommand(c))], { maxCommands: 100, size: 'max' });
       const prop = fc.property(profile.prelude, commandsArb, (prelude, cmds) => {
         stats.sequences++;
@@ -244,36 +257,9 @@ describe.each(Object.keys(DESIGNS))('model-based: simulator (design %s) vs naive
       if (run === undefined) {
         throw new Error(`fast-check failed but the replay agrees (seed ${out.seed}, path ${out.counterexamplePath}):\n${String(out.errorInstance)}`);
       }
-      const saved = saveRegression(run.log, run.naiveOut, run.simOut);
+      const saved = zp ? saveRegression(run.log, run.naiveOut, run.simOut) : 'not saved (no-zero-page mode)';
       throw new Error(`${describeRun(run.log, run.naiveOut, run.simOut)}--- seed ${out.seed}, path ${out.counterexamplePath}, ${out.numShrinks} shrinks\n--- saved: ${saved}\n`);
     });
-  }
-});
-
-const regressions = existsSync(REGRESSIONS)
-  ? readdirSync(REGRESSIONS).filter((f) => f.endsWith('.vmt')).sort()
-  : [];
-
-describe('regressions (test/regressions/*.vmt)', () => {
-  it('has a directory', () => expect(existsSync(REGRESSIONS)).toBe(true));
-  for (const name of regressions) {
-    const path = join(REGRESSIONS, name);
-    const load = (): { cmds: Command[]; expected: string } => ({
-      cmds: parseVmt(readFileSync(path, 'utf8'), name),
-      expected: readFileSync(path.replace(/\.vmt$/, '.out'), 'utf8'),
-    });
-    it(`${name}: naive model`, () => {
-      const { cmds, expected } = load();
-      const m = new NaiveMachine({ frameGroups: !SKIP_FRAME_GROUPS });
-      expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
-    });
-    for (const d of Object.keys(DESIGNS)) {
-      it(`${name}: simulator, design ${d}`, () => {
-        const { cmds, expected } = load();
-        const m = new Machine({ design: d });
-        expect(compareOut(cmds, cmds.map((c) => m.exec(c)), expected)).toBe(expected);
-      });
-    }
   }
 });
 

@@ -1,5 +1,5 @@
-// The `## Example` section of the trace spec (../shared/spec/vmtrace.md),
-// verbatim: the trace and the output it prints. One copy for every test.
+// The example of the trace language's reference (docs/vmtrace.md, "A first
+// trace"), verbatim: the trace and the output it prints. One copy for every test.
 
 export const SPEC_EXAMPLE = `file data 0x4000
 fwrite data 0x1000 7

@@ -1,7 +1,14 @@
-// David Miller's anon layer, as Linux 2.6.7 shipped it (anon_vma; the
-// design the seed's post answers: "At fork, the code which copies the
-// address space just calls anon_dup() ... anon_dup adds a new VMA to the
-// mapping->i_mmap list").
+// Linux 2.6.7's anon_vma: Andrea Arcangeli's object-based reverse mapping
+// for anonymous memory (his objrmap work, 2004; mm/rmap.c credits the
+// "Anonymous methods" to him), merged in preference to Hugh Dickins'
+// competing anonmm (one object per mm, linked across the forks of one
+// exec). The design is called `anon-layer` after the design the seed's
+// post answers, which it resembles: David S. Miller's experimental anon
+// layer of April 2000 (never merged), where "At fork, the code which
+// copies the address space just calls anon_dup() ... anon_dup adds a new
+// VMA to the mapping->i_mmap list". Both keep one object listing every
+// vma of a family of forked vmas; 2.6.7's anon_vma is what is modelled
+// here.
 //
 //   - Anonymous pages are held by ptes (src/anon/anon-ptes.ts: one sparse
 //     array of "ptes" per private vma, each entry a reference on a frame

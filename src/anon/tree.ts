@@ -1,5 +1,5 @@
 // The seed's design: anonymous memory as a tree of address_space objects
-// (Jamie Lokier, linux-kernel, 27 April 2000; ../shared/seed/).
+// (Jamie Lokier, linux-kernel, 27 April 2000; see README.md, "The seed post").
 //
 //   - Each vma points to an address_space; there is one for each file/shm
 //     and each new anonymous mapping.

@@ -3,14 +3,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_DESIGN, DESIGNS } from '../anon/index.js';
-import { CliError, type Subcommand } from '../cli.js';
 import { commandsUpTo, drawSnapshot, snapshotOf, type DrawAt } from '../draw/index.js';
 import { OutOfMemoryError } from '../mm/frames.js';
-import { Machine, MIN_FRAMES, type MachineOptions } from '../mm/machine.js';
-import { TraceError, type Command } from '../trace/ast.js';
-import { parseTrace } from '../trace/parse.js';
+import { Machine } from '../mm/machine.js';
+import type { Command } from '../trace/ast.js';
 import { WORKLOADS, workloadTrace } from '../workload/index.js';
+import { CliError, EXIT, parseOrExit } from './exit.js';
+import type { Subcommand } from './io.js';
+import { addSimulatorOptions, collectParam, int, machineOptions, type SimulatorOpts } from './options.js';
 
 const parseAt = (v: string): DrawAt => {
   if (v === 'end' || v === 'before-exit') return v;
@@ -18,32 +18,17 @@ const parseAt = (v: string): DrawAt => {
   throw new InvalidArgumentError("--at takes a line number (from 1), 'end' or 'before-exit'.");
 };
 
-const asInt = (what: string, min: number) => (v: string): number => {
-  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer of at least ${min}.`);
-  return n;
-};
-
-const collectParam = (value: string, acc: Record<string, string>): Record<string, string> => {
-  const m = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(value);
-  if (m === null) throw new InvalidArgumentError(`--param takes NAME=VALUE, got '${value}'.`);
-  return { ...acc, [m[1]!]: m[2]! };
-};
-
-interface DrawOpts {
+interface DrawOpts extends SimulatorOpts {
   at?: DrawAt;
   design: string;
   output?: string;
   format: 'svg' | 'dot';
   param: Record<string, string>;
-  frames?: number;
-  cut: boolean;
-  merge: boolean;
   collapse: number;
 }
 
-export const addDraw: Subcommand = (program, ctx) => {
-  program
+export const drawCommand: Subcommand = (program, ctx) => {
+  const cmd = program
     .command('draw')
     .summary("draw a design's structures at a line of a trace")
     .description(
@@ -59,16 +44,13 @@ export const addDraw: Subcommand = (program, ctx) => {
     )
     .argument('<trace>', "trace file, '-' for standard input, or a workload name")
     .option('--at <line>', "draw after this trace line; 'end' (the default for files) or 'before-exit' (the last command before the first exit: the default for workloads)", parseAt)
-    .addOption(new Option('--design <name>', 'design to draw').choices(Object.keys(DESIGNS)).default(DEFAULT_DESIGN))
     .option('-o, --output <file>', 'write the picture to FILE (default standard output)')
     .addOption(new Option('--format <f>', 'svg (laid out) or dot (Graphviz source)').choices(['svg', 'dot']).default('svg'))
     .option('--param <k=v>', 'workload parameter (repeatable)', collectParam, {} as Record<string, string>)
-    .option('--frames <n>', `physical memory in frames (at least ${MIN_FRAMES}; default unbounded)`, asInt('--frames', MIN_FRAMES))
-    .option('--no-cut', "switch off the tree's cut optimisation")
-    .option('--no-merge', "switch off the tree's merge optimisation")
-    .option('--collapse <n>', 'draw runs of at least N identical siblings as one "×N" node (0: never)', asInt('--collapse', 0), 3)
+    .option('--collapse <n>', 'draw runs of at least N identical siblings as one "×N" node (0: never)', int('--collapse', 0), 3)
     .addHelpText('after', '\nExamples:\n  vmtree draw examples/spec-example.vmt --at 8 -o spaces.svg\n  vmtree draw cow-storm --param children=1000 --param pages=20 --design anon-vma-chain -o storm.svg')
-    .action(async (trace: string, o: DrawOpts) => {
+  addSimulatorOptions(cmd, { design: 'one', zeroPage: 'flag' });
+  cmd.action(async (trace: string, o: DrawOpts) => {
       let cmds: Command[];
       let at = o.at;
       const isWorkload = WORKLOADS.some((w) => w.name === trace) && trace !== '-';
@@ -79,12 +61,7 @@ export const addDraw: Subcommand = (program, ctx) => {
         } catch (e) {
           throw new CliError((e as Error).message);
         }
-        try {
-          cmds = parseTrace(Buffer.from(text, 'latin1'), trace);
-        } catch (e) {
-          if (e instanceof TraceError) throw new CliError(e.message, 2);
-          throw e;
-        }
+        cmds = parseOrExit(text, trace);
         at ??= 'before-exit';
       } else {
         if (Object.keys(o.param).length > 0) throw new CliError(`--param applies to workloads only ('${trace}' is not one)`);
@@ -94,14 +71,12 @@ export const addDraw: Subcommand = (program, ctx) => {
       if (typeof at === 'number' && !cmds.some((c) => c.line >= at)) {
         throw new CliError(`--at ${at}: ${ctx.inputName(trace)} has no command at or after line ${at}`);
       }
-      const mo: MachineOptions = { design: o.design, cut: o.cut, merge: o.merge };
-      if (o.frames !== undefined) mo.frames = o.frames;
-      const m = new Machine(mo);
+      const m = new Machine(machineOptions(o));
       for (const c of commandsUpTo(cmds, at)) {
         try {
           m.exec(c);
         } catch (e) {
-          if (e instanceof OutOfMemoryError) throw new CliError(`${ctx.inputName(trace)}:${c.line}: ${e.message}`, 3);
+          if (e instanceof OutOfMemoryError) throw new CliError(`${ctx.inputName(trace)}:${c.line}: ${e.message}`, EXIT.OUT_OF_MEMORY);
           throw e;
         }
       }

@@ -3,10 +3,11 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
-import { CliError, type Subcommand } from '../cli.js';
 import { buildReport, replaceTables, TABLES_BEGIN, TABLES_END } from '../report/index.js';
-import { progressBar } from './progress.js';
+import { compareTable } from './compare.js';
+import { CliError } from './exit.js';
+import { progress, type Subcommand } from './io.js';
+import { int } from './options.js';
 
 interface ReportOpts {
   output: string;
@@ -24,7 +25,7 @@ const write = (file: string, text: string): void => {
   }
 };
 
-export const addReport: Subcommand = (program, ctx) => {
+export const reportCommand: Subcommand = (program, ctx) => {
   program
     .command('report')
     .summary('write the HTML report: every design on every workload, sweeps as plots, pictures of the structures')
@@ -41,11 +42,7 @@ export const addReport: Subcommand = (program, ctx) => {
     .option('-o, --output <file>', 'the HTML file to write', 'report.html')
     .option('--readme <file>', 'also update the tables in this README (and its plots)')
     .option('--plots-dir <dir>', 'where --readme writes its plots (SVG)', 'docs/plots')
-    .option('--jobs <n>', 'worker threads (default: one per core)', (v: string) => {
-      const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-      if (!(n >= 1)) throw new InvalidArgumentError('--jobs must be an integer of at least 1.');
-      return n;
-    })
+    .option('--jobs <n>', 'worker threads (default: one per core)', int('--jobs', 1))
     .action(async (o: ReportOpts) => {
       let readme: string | undefined;
       if (o.readme !== undefined) {
@@ -60,9 +57,9 @@ export const addReport: Subcommand = (program, ctx) => {
           throw new CliError(`${o.readme}: ${(e as Error).message}`);
         }
       }
-      const bar = progressBar(ctx, 'report');
+      const bar = progress(ctx, 'report');
       const t0 = performance.now();
-      const built = await buildReport({ ...(o.jobs !== undefined && { jobs: o.jobs }), onProgress: (d, t) => bar.update(d, t) });
+      const built = await buildReport({ formatTable: compareTable, ...(o.jobs !== undefined && { jobs: o.jobs }), onProgress: (d, t) => bar.update(d, t) });
       bar.done();
       write(o.output, built.html);
       const wrote = [o.output];

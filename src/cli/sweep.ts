@@ -4,24 +4,17 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { DESIGNS } from '../anon/index.js';
-import { CliError, type Subcommand } from '../cli.js';
 import type { MachineOptions } from '../mm/machine.js';
-import { MIN_FRAMES } from '../mm/machine.js';
 import {
   checkSweep, counterNames, outputDisagreements, parseAxis, parseShard, runSweep, sweepCells, type Axis, type CellResult, type Shard,
 } from '../sweep/index.js';
 import { WORKLOADS } from '../workload/index.js';
-import { progressBar } from './progress.js';
+import { CliError, EXIT } from './exit.js';
+import { progress, type Subcommand } from './io.js';
+import { addSimulatorOptions, int, machineOptions, type SimulatorOpts } from './options.js';
 
-/** Exit statuses shared with `compare`: out of memory, outputs differ. */
-const EXIT_OOM = 3;
-const EXIT_DIFFERENT = 4;
-
-const asInt = (what: string, min: number) => (v: string): number => {
-  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer of at least ${min}.`);
-  return n;
-};
+const EXIT_OOM = EXIT.OUT_OF_MEMORY;
+const EXIT_DIFFERENT = EXIT.DIFFERENT;
 
 const collectAxis = (v: string, acc: Axis[]): Axis[] => {
   try {
@@ -31,13 +24,9 @@ const collectAxis = (v: string, acc: Axis[]): Axis[] => {
   }
 };
 
-interface SweepOpts {
+interface SweepOpts extends SimulatorOpts {
   param: Axis[];
   designs?: string;
-  frames?: number;
-  swap?: number;
-  cut: boolean;
-  merge: boolean;
   json?: boolean;
   csv?: boolean;
   shard?: string;
@@ -49,8 +38,8 @@ const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, 
 
 const num = (v: number | undefined): string => (v === undefined ? '' : Number.isInteger(v) ? String(v) : String(Number(v.toFixed(3))));
 
-export const addSweep: Subcommand = (program, ctx) => {
-  program
+export const sweepCommand: Subcommand = (program, ctx) => {
+  const cmd = program
     .command('sweep')
     .summary('run a workload over a grid of parameter values x designs, in parallel')
     .description(
@@ -69,15 +58,12 @@ export const addSweep: Subcommand = (program, ctx) => {
     )
     .argument('<workload>', `workload: ${WORKLOADS.map((w) => w.name).join(', ')}`)
     .option('--param <k=spec>', 'a parameter axis (repeatable): V, V1,V2,..., A..B, A..B:STEP or A..B*FACTOR', collectAxis, [] as Axis[])
-    .option('--designs <list>', `comma-separated designs (default all: ${Object.keys(DESIGNS).join(',')})`)
-    .option('--frames <n>', `physical memory in frames for every cell (at least ${MIN_FRAMES}; default unbounded)`, asInt('--frames', MIN_FRAMES))
-    .option('--swap <n>', 'swap size in pages', asInt('--swap', 0))
-    .option('--no-cut', "switch off the tree's cut optimisation")
-    .option('--no-merge', "switch off the tree's merge optimisation")
+    .option('--designs <list>', `comma-separated designs (default all: ${Object.keys(DESIGNS).join(',')})`);
+  addSimulatorOptions(cmd, { design: 'none', zeroPage: 'flag' })
     .option('--json', 'print one JSON object per cell, one per line')
     .option('--csv', 'print CSV: a header, then one line per cell')
     .option('--shard <I/N>', 'run only shard I of N of the grid (1 <= I <= N)')
-    .option('--jobs <n>', `worker threads (default: one per core, ${availableParallelism()} here)`, asInt('--jobs', 1))
+    .option('--jobs <n>', `worker threads (default: one per core, ${availableParallelism()} here)`, int('--jobs', 1))
     .addHelpText('after', '\nExample:\n  vmtree sweep cow-storm --param children=10..1000*10 --param pages=20 --frames 8192 --csv')
     .action(async (workload: string, o: SweepOpts) => {
       if (o.json === true && o.csv === true) throw new CliError('--json and --csv exclude each other');
@@ -89,12 +75,8 @@ export const addSweep: Subcommand = (program, ctx) => {
       } catch (e) {
         throw new CliError((e as Error).message);
       }
-      const machine: Omit<MachineOptions, 'design'> = {};
-      if (o.frames !== undefined) machine.frames = o.frames;
-      if (o.swap !== undefined) machine.swap = o.swap;
-      if (!o.cut) machine.cut = false;
-      if (!o.merge) machine.merge = false;
-      const bar = progressBar(ctx, 'sweep');
+      const { design: _none, ...machine }: MachineOptions = machineOptions(o);
+      const bar = progress(ctx, 'sweep');
       const spec = { workload, axes: o.param, designs, machine, ...(shard && { shard }), ...(o.jobs !== undefined && { jobs: o.jobs }) };
       bar.update(0, sweepCells(spec).length);
       const rows = await runSweep({

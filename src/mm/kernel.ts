@@ -19,6 +19,13 @@ export interface Kernel {
   /** Linux's anon_vma identities, for merging (Vma.linuxAnon). */
   readonly tags: MergeTags;
   /**
+   * Stock Linux maps the shared zero page on a read fault of private
+   * anonymous memory; false models a kernel that forbids it (s390's
+   * mm_forbids_zeropage(), sandbox kernels booted without it), where the
+   * read fault allocates a zeroed anonymous page instead.
+   */
+  readonly zeroPage: boolean;
+  /**
    * Make sure `n` frames can be allocated, reclaiming if memory is full.
    * Called before an operation takes frames, never in the middle of one,
    * so reclaim never pulls a page out from under the operation.

@@ -61,6 +61,7 @@ export class Machine implements Kernel {
   readonly files = new Map<string, File>();
   readonly reclaimer = new Reclaimer(this);
   readonly tags = new MergeTags((v) => v.linuxAnon);
+  readonly zeroPage: boolean;
   private commands = 0;
   private vmasPeak = 0;
   private structuresPeak = 0;
@@ -72,18 +73,20 @@ export class Machine implements Kernel {
     const name = opts.design ?? DEFAULT_DESIGN;
     const factory = DESIGNS[name];
     if (factory === undefined) {
-      throw new Error(`unknown design '${name}' (known: ${Object.keys(DESIGNS).join(', ')})`);
+      throw new RangeError(`unknown design '${name}' (known: ${Object.keys(DESIGNS).join(', ')})`);
     }
+    // The CLI checks these in its own terms first (src/cli/options.ts).
     if (opts.frames !== undefined) {
       if (!Number.isInteger(opts.frames) || opts.frames < MIN_FRAMES) {
-        throw new Error(`--frames must be an integer of at least ${MIN_FRAMES}`);
+        throw new RangeError(`frames must be an integer of at least ${MIN_FRAMES}, got ${opts.frames}`);
       }
       this.frames.capacity = opts.frames;
     }
     if (opts.swap !== undefined) {
-      if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new Error('--swap must be a non-negative integer');
+      if (!Number.isInteger(opts.swap) || opts.swap < 0) throw new RangeError(`swap must be a non-negative integer, got ${opts.swap}`);
       this.frames.swap.capacity = opts.swap;
     }
+    this.zeroPage = opts.zeroPage ?? true;
     const designOpts: DesignOptions = { cut: opts.cut ?? true, merge: opts.merge ?? true };
     if (opts.shadowChainLimit !== undefined) designOpts.shadowChainLimit = opts.shadowChainLimit;
     this.design = factory(this.frames, designOpts, { mms: () => this.procs.values() });

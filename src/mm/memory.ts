@@ -10,7 +10,11 @@
 //   - shared mapping: the page cache page, mapped writable on a write
 //   - private mapping, read: what the anonymous-memory design says the vma
 //     sees, else the base page — the file's page cache page, or the shared
-//     zero page for anonymous memory — mapped read-only
+//     zero page for anonymous memory — mapped read-only. On a kernel without
+//     the zero page (k.zeroPage false) a read of private anonymous memory
+//     that sees nothing takes the write path's allocation instead
+//     (do_anonymous_page(): vmf_anon_prepare(), a zeroed folio of its own,
+//     mapped writable if the vma is)
 //   - private mapping, write: the design's cow() gives a page the vma may
 //     write (a copy, or the same page when no one else can see it)
 
@@ -31,8 +35,11 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
   const index = vma.index(addr);
   const file = vma.file;
   // anon_vma_prepare() comes first in a private write fault, even one that
-  // then finds the file too short (do_cow_fault).
-  if (write && !vma.shared) {
+  // then finds the file too short (do_cow_fault). Without the zero page, a
+  // read fault of private anonymous memory may allocate too, so it prepares
+  // first as well (a no-op for a vma that already has anonymous pages).
+  const ownZero = !write && !k.zeroPage && file === null && !vma.shared;
+  if ((write || ownZero) && !vma.shared) {
     const near = k.tags.prepare(vma);
     // find_mergeable_anon_vma() gave it a neighbour's anon_vma: Linux will
     // merge the two once their flags agree, so the design may let them
@@ -55,8 +62,16 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
     return page;
   }
   if (!write) {
-    const page = k.design.lookup(vma, index) ?? basePage(k, vma, index);
-    mm.pt.set(vpn, page, PTE_READ);
+    const anon = k.design.lookup(vma, index);
+    if (anon !== null || !ownZero) {
+      const page = anon ?? basePage(k, vma, index);
+      mm.pt.set(vpn, page, PTE_READ);
+      return page;
+    }
+    // No zero page: a zeroed page of the vma's own, through the design
+    // exactly as a first write would get it.
+    const page = k.design.cow(vma, index, k.frames.zero);
+    mm.pt.set(vpn, page, vma.writable ? PTE_READ | PTE_WRITE : PTE_READ);
     return page;
   }
   const src = mm.pt.frame(vpn) ?? k.design.lookup(vma, index) ?? basePage(k, vma, index);

@@ -5,6 +5,9 @@
 //   ensureNativeRunner()    builds build/vmrun if missing or older than native/
 //   runOnKernel(text, name) runs a trace; resolves { status, stdout, stderr }
 //   kernelOracleAvailable() can this machine act as the oracle, and if not, why
+//   probeKernel()           what this kernel does that a trace can see (vmrun --probe):
+//                           whether it has the shared zero page
+//   zeroPageFor(setting)    the simulator's zeroPage for 'auto' (the host's), 'on', 'off'
 //
 // vmrun's exit status: 0 ok, 1 usage / unreadable input, 2 bad trace
 // (docs/trace-errors.md, nothing on stdout), 3 not portable (the trace
@@ -215,4 +218,44 @@ function pagemapShowsPfns(): true | string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** What the running kernel does that traces can observe and the simulator must match. */
+export interface KernelBehaviour {
+  /**
+   * A read fault of private anonymous memory maps the shared zero page
+   * (stock Linux); false on kernels that forbid it (a zeroed page of its
+   * own each time, so `frames` has no zero: group).
+   */
+  zeroPage: boolean;
+}
+
+let probed: Promise<KernelBehaviour> | undefined;
+
+/**
+ * Ask the native runner how this kernel behaves (`vmrun --probe`: two
+ * fresh private anonymous pages read, their PFNs compared). Cached for the
+ * process. Rejects when the runner cannot be built or PFNs are unreadable.
+ */
+export function probeKernel(): Promise<KernelBehaviour> {
+  probed ??= ensureNativeRunner().then((runner) => {
+    const r = spawnSync(runner, ['--probe'], { encoding: 'utf8' });
+    const m = /^zero-page (on|off)$/m.exec(r.stdout ?? '');
+    if (r.status !== 0 || m === null) {
+      throw new Error(`native runner: probe failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim() || r.stdout}`);
+    }
+    return { zeroPage: m[1] === 'on' };
+  });
+  probed.catch(() => { probed = undefined; });
+  return probed;
+}
+
+/** How the zero page is chosen for a comparison: the host's behaviour, or forced. */
+export type ZeroPageSetting = 'auto' | 'on' | 'off';
+
+/** The simulator's MachineOptions.zeroPage for a setting ('auto' probes the kernel). */
+export async function zeroPageFor(setting: ZeroPageSetting): Promise<boolean> {
+  if (setting === 'on') return true;
+  if (setting === 'off') return false;
+  return (await probeKernel()).zeroPage;
 }

@@ -7,10 +7,7 @@
 // Everything else — a different result line, a trace one side rejects and
 // the other runs, a crash of the simulator — is a difference.
 
-import { Machine, type MachineOptions } from '../mm/machine.js';
-import { TraceError } from '../trace/ast.js';
 import { generateTrace, type Profile } from '../trace/gen.js';
-import { parseTrace } from '../trace/parse.js';
 import { runOnKernel } from './native.js';
 
 /** What one side printed: exit status as `vmtree run` would give it, stdout, stderr. */
@@ -20,24 +17,12 @@ export interface Outcome {
   stderr: string;
 }
 
-/** Run a trace on the simulator exactly as `vmtree run NAME` would. */
-export function runOnSimulator(text: string | Uint8Array, name: string, opts: MachineOptions = {}): Outcome {
-  let cmds;
-  try {
-    cmds = parseTrace(typeof text === 'string' ? Buffer.from(text, 'latin1') : Buffer.from(text), name);
-  } catch (e) {
-    if (e instanceof TraceError) return { status: 2, stdout: '', stderr: `${e.message}\n` };
-    throw e;
-  }
-  const m = new Machine(opts);
-  const out: string[] = [];
-  try {
-    for (const c of cmds) out.push(`${c.line} ${m.exec(c)}\n`);
-  } catch (e) {
-    return { status: 70, stdout: out.join(''), stderr: `simulator crashed: ${(e as Error).stack ?? e}\n` };
-  }
-  return { status: 0, stdout: out.join(''), stderr: '' };
-}
+/**
+ * The simulator side: runs a trace as `vmtree run NAME` would. The CLI's
+ * runOnSimulator (src/cli/exit.ts) with the machine options bound; passed
+ * in, so the oracle does not depend on the command line.
+ */
+export type Simulator = (text: string, name: string) => Outcome;
 
 export type Verdict = 'same' | 'different' | 'not-portable';
 
@@ -48,9 +33,9 @@ export interface Comparison {
 }
 
 /** Run one trace on both sides and compare. */
-export async function compareTrace(text: string, name: string, opts: MachineOptions = {}): Promise<Comparison> {
+export async function compareTrace(text: string, name: string, simulate: Simulator): Promise<Comparison> {
   const kernel = await runOnKernel(text, name, { timeoutMs: 60_000 });
-  const sim = runOnSimulator(text, name, opts);
+  const sim = simulate(text, name);
   if (kernel.status === 3) return { verdict: 'not-portable', kernel, sim };
   const same = kernel.status === sim.status && kernel.stdout === sim.stdout &&
     (kernel.status !== 2 || kernel.stderr === sim.stderr);
@@ -97,16 +82,16 @@ export interface VerifyReport {
   differences: Difference[];
 }
 
-async function differenceFor(source: string, text: string, name: string, opts: MachineOptions,
+async function differenceFor(source: string, text: string, name: string, simulate: Simulator,
   extra: Partial<Difference>): Promise<Difference> {
   const minimized = await minimize(text, async (t) => {
     try {
-      return (await compareTrace(t, name, opts)).verdict === 'different';
+      return (await compareTrace(t, name, simulate)).verdict === 'different';
     } catch {
       return false;
     }
   });
-  const m = await compareTrace(minimized, name, opts);
+  const m = await compareTrace(minimized, name, simulate);
   return { source, trace: text, minimized, kernel: m.kernel, sim: m.sim, ...extra };
 }
 
@@ -116,7 +101,8 @@ export interface SeedOptions {
   ops: number;
   profiles: readonly Profile[];
   quirks: boolean;
-  machine: MachineOptions;
+  /** The simulator side, e.g. `(t, n) => runOnSimulator(t, n, { design })`. */
+  simulate: Simulator;
   /** Stop after this many differences (each is minimised, which takes a while). */
   maxDifferences: number;
   onProgress?: (done: number, total: number, differences: number) => void;
@@ -137,12 +123,12 @@ export async function verifySeeds(o: SeedOptions): Promise<VerifyReport> {
       const { seed, profile } = jobs[next++]!;
       const text = generateTrace({ seed, ops: o.ops, profile, quirks: o.quirks });
       const name = `seed-${seed}-${profile}.vmt`;
-      const c = await compareTrace(text, name, o.machine);
+      const c = await compareTrace(text, name, o.simulate);
       report.traces++;
       if (c.verdict === 'same') report.same++;
       else if (c.verdict === 'not-portable') report.notPortable++;
       else if (report.differences.length < o.maxDifferences) {
-        report.differences.push(await differenceFor(`seed ${seed} (profile ${profile})`, text, name, o.machine, { seed, profile }));
+        report.differences.push(await differenceFor(`seed ${seed} (profile ${profile})`, text, name, o.simulate, { seed, profile }));
       }
       o.onProgress?.(report.traces, jobs.length, report.differences.length);
     }
@@ -152,15 +138,15 @@ export async function verifySeeds(o: SeedOptions): Promise<VerifyReport> {
 }
 
 /** Compare the given trace files. */
-export async function verifyFiles(files: readonly { name: string; text: string }[], machine: MachineOptions,
+export async function verifyFiles(files: readonly { name: string; text: string }[], simulate: Simulator,
   onProgress?: (done: number, total: number, differences: number) => void): Promise<VerifyReport> {
   const report: VerifyReport = { traces: 0, same: 0, notPortable: 0, differences: [] };
   for (const f of files) {
-    const c = await compareTrace(f.text, f.name, machine);
+    const c = await compareTrace(f.text, f.name, simulate);
     report.traces++;
     if (c.verdict === 'same') report.same++;
     else if (c.verdict === 'not-portable') report.notPortable++;
-    else report.differences.push(await differenceFor(f.name, f.text, f.name, machine, {}));
+    else report.differences.push(await differenceFor(f.name, f.text, f.name, simulate, {}));
     onProgress?.(report.traces, files.length, report.differences.length);
   }
   return report;

@@ -1,4 +1,4 @@
-// The parsed form of a vmtrace v1 file (../shared/spec/vmtrace.md).
+// The parsed form of a vmtrace v1 file (docs/vmtrace.md).
 //
 // Every number the spec allows (up to 2^64-1) is a bigint here, exactly as
 // the kernel sees an `unsigned long` argument: range checks belong to the

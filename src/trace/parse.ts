@@ -1,4 +1,4 @@
-// vmtrace v1 parser (../shared/spec/vmtrace.md); error messages and check
+// vmtrace v1 parser (docs/vmtrace.md); error messages and check
 // order follow docs/trace-errors.md exactly.
 //
 // The parser works on bytes: a string argument is converted to bytes first

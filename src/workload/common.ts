@@ -5,7 +5,7 @@
 //   - Every mapping and every access lies in the portable window
 //     [0x100000000000, 0x200000000000), in 1 TiB regions (region(k)), and no
 //     result depends on how Linux merges vmas (no mremap), so every trace is
-//     portable in the sense of the spec (shared/spec/vmtrace.md).
+//     portable in the sense of docs/vmtrace.md.
 //   - Values are stored at the first word of a page and are chosen to be
 //     readable in decimal: a base value `p + 1` for page p of an image or
 //     heap, `id * 1000000 + p` for a write by process number `id`, and so on.

@@ -1,5 +1,9 @@
-// Run a trace file on the naive model and print the results as the spec does:
-//   tsc (see test/naive/README) && node cli.js TRACE
+// Run a trace file ('-' for stdin) on the naive model and print the results
+// as docs/vmtrace.md says (a debugging aid; the tests import the model
+// directly). It is not part of the build; compile it on its own, e.g.
+//   npx tsc --module nodenext --target es2022 --skipLibCheck --types node \
+//       --outDir /tmp/naive test/naive/cli.ts
+//   node /tmp/naive/test/naive/cli.js TRACE
 import { readFileSync } from 'node:fs';
 import { runNaive } from './model.js';
 import { formatResults, parseVmt } from './trace-text.js';

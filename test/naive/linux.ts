@@ -26,6 +26,23 @@ export function vmrunAvailable(): boolean {
   return ok;
 }
 
+let zeroPageCache: boolean | undefined;
+
+/**
+ * Whether this kernel maps the shared zero page on a read fault of private
+ * anonymous memory (`vmrun --probe`; stock Linux: true). The naive model
+ * must run in the same mode to be compared with it.
+ */
+export function hostZeroPage(): boolean {
+  if (zeroPageCache === undefined) {
+    const r = spawnSync(VMRUN, ['--probe'], { encoding: 'utf8' });
+    const m = /^zero-page (on|off)$/m.exec(r.stdout ?? '');
+    if (r.status !== 0 || m === null) throw new Error(`vmrun --probe failed: ${(r.stderr ?? '').trim()}`);
+    zeroPageCache = m[1] === 'on';
+  }
+  return zeroPageCache;
+}
+
 export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }

@@ -1,5 +1,5 @@
 // A deliberately naive, independent reference model of the vmtrace machine
-// (../../../shared/spec/vmtrace.md), used by the model-based tests to check
+// (docs/vmtrace.md), used by the model-based tests to check
 // the simulator in src/. It imports nothing from src/ but the command types.
 //
 // Naive on purpose:
@@ -127,6 +127,15 @@ export interface NaiveOptions {
    * frames()); set false to print only the header.
    */
   frameGroups?: boolean;
+  /**
+   * Whether a read of private anonymous memory that the process has not
+   * written maps the shared zero page (stock Linux, the default), or — on a
+   * kernel that forbids the zero page — allocates a zeroed page of the
+   * process's own, exactly as a first write would (do_anonymous_page():
+   * vmf_anon_prepare(), then a fresh folio), shared with fork children
+   * until either writes.
+   */
+  zeroPage?: boolean;
 }
 
 export class NaiveMachine {
@@ -136,9 +145,11 @@ export class NaiveMachine {
   private nextShm = 1;
   private nextToken = 1;
   private readonly frameGroups: boolean;
+  private readonly zeroPage: boolean;
 
   constructor(opts: NaiveOptions = {}) {
     this.frameGroups = opts.frameGroups ?? true;
+    this.zeroPage = opts.zeroPage ?? true;
   }
 
   exec(cmd: Command): string {
@@ -876,10 +887,25 @@ export class NaiveMachine {
       const pp = p.priv.get(addr / PAGE);
       if (pp) return String(pageLoad(pp.data, off));
     }
-    if (v.obj === null) return '0';
+    if (v.obj === null) {
+      if (!v.shared && !this.zeroPage) this.ownZeroPage(p, v, addr / PAGE);
+      return '0';
+    }
     const idx = v.pgoff + (addr - v.start) / PAGE;
     if (idx >= this.objPages(v.obj)) return 'SIGBUS';
     return String(pageLoad(v.obj.pages.get(idx), off));
+  }
+
+  /**
+   * No zero page: a read fault of private anonymous memory gives the
+   * process a zeroed page of its own (with an anon_vma first, as a write
+   * would), which fork then shares like any written page.
+   */
+  private ownZeroPage(p: Proc, v: Vma, vpn: bigint): PrivPage {
+    if (v.anon === null) this.anonVmaPrepare(p, v);
+    const pp = { data: new Uint8Array(Number(PAGE)), token: this.nextToken++ };
+    p.priv.set(vpn, pp);
+    return pp;
   }
 
   /**
@@ -962,7 +988,8 @@ export class NaiveMachine {
    *  - a private page the process owns is on the frame its token names (a
    *    write gives a new token; fork shares the token: the child's copy and
    *    the parent's stay one frame until either writes);
-   *  - other readable private anonymous pages are on the shared zero page;
+   *  - other readable private anonymous pages are on the shared zero page
+   *    (without a zero page, reading one gives the process its own page);
    *  - other file pages (private mappings not yet written, shared mappings)
    *    are on the page cache frame of (file, index); shared anonymous pages
    *    on the shmem frame of (object, index); SIGBUS pages are skipped.
@@ -983,6 +1010,7 @@ export class NaiveMachine {
           let key: string | undefined;
           const pp = v.shared ? undefined : p.priv.get(addr / PAGE);
           if (pp) key = `t${pp.token}`;
+          else if (v.obj === null && !v.shared && !this.zeroPage) key = `t${this.ownZeroPage(p, v, addr / PAGE).token}`;
           else if (v.obj === null) { zero.push({ proc: name, addr }); continue; }
           else {
             const idx = v.pgoff + (addr - v.start) / PAGE;
