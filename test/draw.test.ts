@@ -67,6 +67,42 @@ describe('snapshots of the spec example', () => {
       ]);
     });
   }
+  it("tree after line 8: b's write made a child space of a's space holding b's copy", () => {
+    expect(drawn(SPEC_EXAMPLE, 'tree', 8)).toEqual({
+      nodes: [
+        { kind: 'space', count: 1, owners: [], lines: ['1 page', 'depth 0'] },
+        { kind: 'space', count: 1, owners: [], lines: ['1 page', 'depth 1'] },
+        { kind: 'vma', count: 1, owners: ['a'], lines: [A] },
+        { kind: 'vma', count: 1, owners: ['b'], lines: [A] },
+      ],
+      edges: ['space -parent-> space', 'space -parent-> vma:a', 'space -parent-> vma:b'],
+    });
+  });
+  it("tree after line 11: b's private file mapping uses the file's page cache (page 1, written by fwrite) directly", () => {
+    const g = drawn(SPEC_EXAMPLE, 'tree', 11);
+    expect(g.nodes.slice(2, 3)).toEqual([{ kind: 'space', count: 1, owners: [], lines: ['page cache of data', '1 page'] }]);
+    expect(g.nodes[5]).toEqual({ kind: 'vma', count: 1, owners: ['b'], lines: ['0x100000010000-0x100000011000 r--p data@0x1000'] });
+    expect(g.edges).toEqual(['space -parent-> space', 'space -parent-> vma:a', 'space -parent-> vma:b', 'space -parent-> vma:b']);
+  });
+  it("shadow after line 8: b's shadow object shadows all its backing object supplies, so bypass unlinks it", () => {
+    expect(drawn(SPEC_EXAMPLE, 'shadow', 8).edges).toEqual(['space -parent-> vma:a', 'space -parent-> vma:b']);
+  });
+  it('tree, fork-chain of 6 generations on 4 pages: one space with merge, a chain of 6 without', () => {
+    const text = workloadTrace('fork-chain', { generations: '6', pages: '4' });
+    const cmds = parseTrace(text, 't');
+    const at = cmds[cmds.map((c) => c.kind).lastIndexOf('exit') - 1]!.line;
+    const withMerge = drawn(text, 'tree', at);
+    expect(withMerge.nodes.map((n) => [n.kind, n.owners, n.lines[0]])).toEqual([['space', [], '4 pages'], ['vma', ['g6'], '0x100000000000-0x100000004000 rw-p anon']]);
+    // Without merge each generation's write (page g mod 4) made a space
+    // one level deeper: g0's 1 page at depth 0 ... g5's at depth 5.
+    const m = new Machine({ design: 'tree', merge: false });
+    for (const c of commandsUpTo(cmds, at)) m.exec(c);
+    const chain = collapse(snapshotOf(m));
+    expect(chain.nodes.map((n) => n.lines.join(' '))).toEqual([
+      ...[0, 1, 2, 3, 4, 5].map((d) => `1 page depth ${d}`), '0x100000000000-0x100000004000 rw-p anon',
+    ]);
+    expect(chain.edges.every((e, k) => e.from === chain.nodes[k]!.id && e.to === chain.nodes[k + 1]!.id)).toBe(true);
+  });
   it('an empty machine draws a note, not an empty graph', () => {
     expect(toDot({ design: 'scan', nodes: [], edges: [] })).toContain('nothing to draw');
   });

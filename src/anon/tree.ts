@@ -77,6 +77,8 @@
 //     of copying; with merge off it makes a child space and copies, which
 //     is equally correct.
 
+import { spaceTreeSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import { AddressSpace } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
@@ -674,6 +676,17 @@ export class TreeDesign implements AnonDesign {
     const out = new Map<Frame, number>();
     for (const s of this.live) s.pages.forEach((_, f) => out.set(f, (out.get(f) ?? 0) + 1));
     return out;
+  }
+
+  /** Spaces under their parents, each with the vmas using it (src/draw/). */
+  snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return spaceTreeSnapshot(this.name, vmas, this.live, {
+      spaceOf: (v) => v.space,
+      parentOf: (s) => s.parent,
+      fileOf: (s) => s.file,
+      held: (s) => s.held,
+      cleared: (s) => s.cleared?.intervals() ?? [],
+    });
   }
 
   structures(): number {

@@ -112,3 +112,67 @@ export function anonVmaSnapshot<AV extends object>(
   });
   return { design, nodes, edges };
 }
+
+/** What spaceTreeSnapshot needs to know of a space (tree's address_space, shadow's vm_object). */
+export interface SpaceView<S> {
+  /** The space a private vma uses directly (null before its first page, in some designs). */
+  spaceOf(v: Vma): S | null;
+  parentOf(s: S): S | null;
+  /** The file whose page cache it is, or null for an anonymous space. */
+  fileOf(s: S): { name: string | null } | null;
+  /** Indices held, in memory or swap. */
+  held(s: S): number;
+  /** Page-index ranges [lo, hi) below which lookups must not look further up. */
+  cleared(s: S): [number, number][];
+}
+
+/**
+ * The tree designs' picture (tree, shadow): spaces under their parents
+ * (depth = parent links up to the root; a file's page cache is a root),
+ * each with the vmas that use it. Anonymous spaces in `live` are drawn even
+ * when no vma uses them directly (an inner node of the tree).
+ */
+export function spaceTreeSnapshot<S extends object>(design: string, vmas: readonly Vma[], live: Iterable<S>, view: SpaceView<S>): DesignSnapshot {
+  const nodes: SnapshotNode[] = [];
+  const ids = new Map<S, string>();
+  const order: S[] = [];
+  const visit = (s: S): void => {
+    // Parents first, so a parent's node precedes its children's.
+    const chain: S[] = [];
+    for (let x: S | null = s; x !== null && !ids.has(x); x = view.parentOf(x)) chain.push(x);
+    for (let k = chain.length - 1; k >= 0; k--) {
+      ids.set(chain[k]!, `s${ids.size}`);
+      order.push(chain[k]!);
+    }
+  };
+  const priv = privateVmas(vmas);
+  for (const v of priv) {
+    const s = view.spaceOf(v);
+    if (s !== null) visit(s);
+  }
+  for (const s of live) visit(s);
+  for (const s of order) {
+    let depth = 0;
+    for (let p = view.parentOf(s); p !== null; p = view.parentOf(p)) depth++;
+    const file = view.fileOf(s);
+    const lines = file !== null
+      ? [`page cache of ${file.name ?? 'shm'}`, plural(view.held(s), 'page')]
+      : [plural(view.held(s), 'page'), `depth ${depth}`];
+    const cleared = view.cleared(s);
+    if (cleared.length > 0) {
+      const shown = cleared.slice(0, 3).map(([lo, hi]) => (hi - lo === 1 ? `${lo}` : `${lo}-${hi - 1}`)).join(', ');
+      lines.push(`cleared ${shown}${cleared.length > 3 ? ` (+${cleared.length - 3} ranges)` : ''}`);
+    }
+    const node: SnapshotNode = { id: ids.get(s)!, kind: 'space', lines };
+    const parent = view.parentOf(s);
+    if (parent !== null) node.parent = ids.get(parent)!;
+    nodes.push(node);
+  }
+  priv.forEach((v, k) => {
+    const s = view.spaceOf(v);
+    const node: SnapshotNode = { id: `v${k}`, kind: 'vma', lines: vmaLines(v), owner: v.mm.name };
+    if (s !== null) node.parent = ids.get(s)!;
+    nodes.push(node);
+  });
+  return { design, nodes, edges: [] };
+}
