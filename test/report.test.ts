@@ -63,3 +63,18 @@ describe('plots', () => {
     for (const c of designColors().range.slice(0, Object.keys(DESIGNS).length)) expect(svg).toContain(`stroke="${c}"`);
   });
 });
+
+describe('coinciding lines', () => {
+  it('names the series that a plot draws over each other', async () => {
+    const { coinciding } = await import('../src/report/index.js');
+    const rows = [
+      { x: 1, design: 'tree', variant: '', stats: { v: 1 } }, { x: 2, design: 'tree', variant: '', stats: { v: 2 } },
+      { x: 1, design: 'shadow', variant: '', stats: { v: 1 } }, { x: 2, design: 'shadow', variant: '', stats: { v: 2 } },
+      { x: 1, design: 'scan', variant: '', stats: { v: 1 } }, { x: 2, design: 'scan', variant: '', stats: { v: 3 } },
+      { x: 1, design: 'tree', variant: 'no merge', stats: { v: 1 } }, { x: 2, design: 'tree', variant: 'no merge', stats: { v: 2 } },
+    ];
+    const p = { title: '', x: { title: '' }, y: { title: '' }, value: (s: Record<string, number>) => s.v };
+    expect(coinciding(rows, p)).toBe('tree = shadow = tree (no merge)');
+    expect(coinciding(rows, { ...p, designs: ['tree', 'scan'] })).toBe('tree = tree (no merge)');
+  });
+});

@@ -66,7 +66,7 @@ export const PLOTS: readonly PlotDef[] = [
     id: 'cow-storm-vmas-per-walk', sweep: 'cow-storm', title: 'cow-storm: vmas visited per rmap walk',
     x: { title: 'children (processes)', log: true }, y: { title: 'vmas visited per walk (count)', log: true },
     value: perWalk('rmapVmasVisited'),
-    caption: 'Each child copy-on-writes 20 pages; memory is 40% of what the storm touches, so reclaim walks the reverse map. One anon_vma per family (anon-layer) and the scan visit every vma of the family on every walk; the tree visits the page\'s own space and the spaces that do not shadow it.',
+    caption: 'Each child copy-on-writes 20 pages; memory is about 40% of what the storm touches, so reclaim walks the reverse map. One anon_vma per family (anon-layer) and the scan visit every vma of the family on every walk; the tree visits the page\'s own space and the spaces that do not shadow it.',
   },
   {
     id: 'cow-storm-objects-per-walk', sweep: 'cow-storm', title: 'cow-storm: rmap objects visited per walk',
@@ -118,6 +118,22 @@ async function picture(text: string, design: string, at: DrawAt, title: string, 
   return drawSnapshot(snapshotOf(m), 'svg', { title });
 }
 
+/**
+ * Series of a plot with the same value at every point (drawn over each
+ * other, so only the last shows): "tree = shadow; scan = pte-chain".
+ */
+export function coinciding(rows: readonly SweepRow[], p: PlotSpec): string {
+  const series = new Map<string, string>();
+  for (const r of rows) {
+    if (p.designs !== undefined && !p.designs.includes(r.design)) continue;
+    const name = r.variant === '' ? r.design : `${r.design} (${r.variant})`;
+    series.set(name, `${series.get(name) ?? ''}${r.x}:${p.value(r.stats) ?? '-'};`);
+  }
+  const groups = new Map<string, string[]>();
+  for (const [name, key] of series) groups.set(key, [...(groups.get(key) ?? []), name]);
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.join(' = ')).join('; ');
+}
+
 /** The line before the last exit: every generation of a fork chain has come and gone but the last. */
 function beforeLastExit(text: string): number {
   const cmds = parseTrace(Buffer.from(text, 'latin1'), 'trace');
@@ -165,14 +181,17 @@ export async function buildReport(opts: { formatTable: FormatTable; jobs?: numbe
   const add = (id: string, f: Figure): void => {
     figures.set(id, [...(figures.get(id) ?? []), f]);
   };
-  for (const p of PLOTS) add(p.sweep, { kind: 'plot', svg: plots.get(p.id)!, caption: p.caption });
+  for (const p of PLOTS) {
+    const same = coinciding(data.sweeps[p.sweep] as SweepRow[], p);
+    add(p.sweep, { kind: 'plot', svg: plots.get(p.id)!, caption: same === '' ? p.caption : `${p.caption} Lines drawn over each other: ${same}.` });
+  }
 
   // Half the pages written per child: the parent's space keeps pages the
   // children still share (with every page written, cut makes each child's
   // space a root of its own).
   const storm = workloadTrace('cow-storm', { children: '1000', pages: '20', writePercent: '50' });
   for (const d of ['tree', 'anon-vma-chain', 'anon-layer']) {
-    const svg = await picture(storm, d, 'before-exit', `${d}: cow-storm children=1000 pages=20 writePercent=50, before the first exit`, { frames: 8192 });
+    const svg = await picture(storm, d, 'before-exit', `${d}: cow-storm children=1000 pages=20 writePercent=50, before the first exit`);
     if (svg !== null) add('cow-storm', { kind: 'picture', svg, caption: `${d}: the structures once every child has written half the pages (identical children drawn once, ×N).` });
   }
   const chain = workloadTrace('fork-chain', { generations: '6', pages: '4' });
