@@ -8,5 +8,5 @@ export {
   generateCommands, generateTrace, streamTrace, traceHeader, PROFILES, Rng,
   WINDOW_START, WINDOW_END, TASK_SIZE,
   type GenOptions, type Profile,
-} from './trace/gen.js';
+} from './trace/gen/index.js';
 export { Machine, runTrace, type MachineOptions } from './mm/machine.js';

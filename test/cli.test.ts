@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTrace } from '../src/trace/gen.js';
+import { generateTrace } from '../src/trace/gen/index.js';
 import { main } from '../src/cli/main.js';
 import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 

@@ -4,7 +4,7 @@ import type { Command } from '../src/trace/ast.js';
 import { parseTrace } from '../src/trace/parse.js';
 import {
   generateCommands, generateTrace, PROFILES, Rng, TASK_SIZE, WINDOW_END, WINDOW_START, type Profile,
-} from '../src/trace/gen.js';
+} from '../src/trace/gen/index.js';
 
 const PAGE = 4096n;
 const U64 = (1n << 64n) - 1n;

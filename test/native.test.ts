@@ -1,4 +1,4 @@
-// The native kernel runner (native/vmrun.c via src/oracle/native.ts):
+// The native kernel runner (native/vmrun/ via src/oracle/native.ts):
 // the spec's example, hand-written traces whose results follow from Linux's
 // documented rules (test/golden/native/*.vmt + *.out), bad input, and
 // portability refusals. Needs Linux x86-64, a C compiler and root (real PFNs

@@ -28,7 +28,7 @@ import { DESIGNS } from '../src/anon/index.js';
 import { runOnSimulator } from '../src/cli/exit.js';
 import { kernelOracleAvailable, probeKernel, runOnKernel } from '../src/oracle/native.js';
 import { describeDifference, verifySeeds } from '../src/oracle/verify.js';
-import { PROFILES } from '../src/trace/gen.js';
+import { PROFILES } from '../src/trace/gen/index.js';
 import { keptTraces } from './kept.js';
 
 const avail = kernelOracleAvailable();

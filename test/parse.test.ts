@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { TraceError, type Command } from '../src/trace/ast.js';
 import { parseTrace, sanitizeToken } from '../src/trace/parse.js';
 import { printCommand, printTrace } from '../src/trace/print.js';
-import { generateTrace } from '../src/trace/gen.js';
+import { generateTrace } from '../src/trace/gen/index.js';
 import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 
 /** The error message parseTrace gives for `text`, or 'OK'. */

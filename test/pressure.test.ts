@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
-import { generateTrace, PROFILES } from '../src/trace/gen.js';
+import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIGNS, type AnonDesignFactory } from '../src/anon/index.js';
 import { ShadowDesign } from '../src/anon/shadow.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
-import { generateTrace, PROFILES } from '../src/trace/gen.js';
+import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 

@@ -96,6 +96,17 @@ export class MergeTags {
     return true;
   }
 
+  /**
+   * are_anon_vmas_compatible() (can_vma_merge_right() in Linux 6.18's
+   * mm/vma.c): may `prev` and `next` become one vma through a new vma
+   * between them? Only if either has no anon_vma or both have the same.
+   */
+  compatible(prev: Vma, next: Vma): boolean {
+    const a = this.of(prev).tag;
+    const b = this.of(next).tag;
+    return a === 0 || b === 0 || a === b;
+  }
+
   /** mergeable(), and if so an untagged prev takes next's tag (dup_anon_vma). */
   merge(prev: Vma, next: Vma): boolean {
     if (!this.mergeable(prev, next)) return false;

@@ -537,6 +537,11 @@ export class ShadowDesign implements AnonDesign {
   }
 
   tryMerge(prev: Vma, next: Vma): boolean {
+    // Linux lets these two merge (the machine checked their anon_vmas). If
+    // one sits on the backing object of the other's — parts of one vma,
+    // one of which was shadowed since (an expansion over stale indices) —
+    // it can move into that shadow first, seeing the same through it.
+    if (prev.space !== next.space) this.joinShadow(prev, next) || this.joinShadow(next, prev);
     if (prev.space === next.space) {
       // A flag only ever makes the next write take a new space, so the
       // merged vma may carry it over both halves.
@@ -564,6 +569,29 @@ export class ShadowDesign implements AnonDesign {
     return false;
   }
 
+  /**
+   * Move `v` from its object into `partner`'s, a direct shadow of it, if v
+   * sees the same there: partner not needs-copy, the shadow with no
+   * shadows of its own, no other vma on it over v's range, and nothing held
+   * or cleared there in v's range (lookups fall through to v's old object).
+   */
+  private joinShadow(v: Vma, partner: Vma): boolean {
+    const front = partner.space!;
+    if (partner.cowNewSpace || front.children.size > 0 || front.parent !== v.space) return false;
+    if (ShadowDesign.othersCover(front, v, v.pgoff, v.endIndex)) return false;
+    let held = 0;
+    front.pages.forRange(v.pgoff, v.endIndex, () => { held++; });
+    front.swapped?.forRange(v.pgoff, v.endIndex, () => { held++; });
+    if (held > 0) return false;
+    if (front.cleared !== null && front.cleared.intervals().some(([lo, hi]) => lo < v.endIndex && hi > v.pgoff)) return false;
+    const old = v.space!;
+    old.vmas.delete(v);
+    this.attach(v, front);
+    v.cowNewSpace = false;
+    this.deallocate(old);
+    return true;
+  }
+
   /** A private anonymous vma alone on a root object that holds nothing yet. */
   private aloneOnEmptyRoot(v: Vma): boolean {
     const s = v.space!;
@@ -586,7 +614,19 @@ export class ShadowDesign implements AnonDesign {
 
   remove(vma: Vma): void {
     const s = vma.space!;
-    if (s.file === null && s.children.size === 0) this.dropUncovered(s, vma.pgoff, vma.endIndex, vma);
+    if (s.file === null && s.children.size === 0) {
+      this.dropUncovered(s, vma.pgoff, vma.endIndex, vma);
+      // With no children and no other vma over them, cleared indices here
+      // stop no lookup any more; left behind they would keep a later
+      // neighbour from joining this space (a merge Linux makes).
+      if (s.cleared !== null) {
+        let covered: number[] = [];
+        for (const w of s.vmas) if (w !== vma) covered = Intervals.union(covered, [w.pgoff, w.endIndex]);
+        const gone = Intervals.subtract([vma.pgoff, vma.endIndex], covered);
+        for (let i = 0; i < gone.length; i += 2) s.cleared.remove(gone[i]!, gone[i + 1]!);
+        if (s.cleared.empty) s.cleared = null;
+      }
+    }
     this.detach(vma);
   }
 

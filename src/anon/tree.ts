@@ -557,7 +557,19 @@ export class TreeDesign implements AnonDesign {
 
   remove(vma: Vma): void {
     const s = vma.space!;
-    if (s.file === null && s.children.size === 0) this.dropUncovered(s, vma.pgoff, vma.endIndex, vma);
+    if (s.file === null && s.children.size === 0) {
+      this.dropUncovered(s, vma.pgoff, vma.endIndex, vma);
+      // With no children and no other vma over them, cleared indices here
+      // stop no lookup any more; left behind they would keep a later
+      // neighbour from joining this space (a merge Linux makes).
+      if (s.cleared !== null) {
+        let covered: number[] = [];
+        for (const w of s.vmas) if (w !== vma) covered = Intervals.union(covered, [w.pgoff, w.endIndex]);
+        const gone = Intervals.subtract([vma.pgoff, vma.endIndex], covered);
+        for (let i = 0; i < gone.length; i += 2) s.cleared.remove(gone[i]!, gone[i + 1]!);
+        if (s.cleared.empty) s.cleared = null;
+      }
+    }
     this.detach(vma);
   }
 

@@ -17,8 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Machine } from '../mm/machine.js';
 import type { Command } from '../trace/ast.js';
 
-const BASE = 0x100000000000;
-const PAGE = 4096;
+import { PAGE_SIZE as PAGE, WINDOW_START as BASE } from '../mm/constants.js';
 
 /** A command without its line number (Omit distributed over the union). */
 type Unlined = Command extends unknown ? (Command extends infer C ? (C extends Command ? Omit<C, 'line'> : never) : never) : never;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { DESIGNS } from '../anon/index.js';
 import type { MachineOptions } from '../mm/machine.js';
 import { findWorkload, workloadTrace, WORKLOADS } from '../workload/index.js';
+import { loadRecordedInput } from '../record/corpus.js';
 import { CliError, EXIT, parseOrExit, runToStatus } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, collectParam, machineOptions, type SimulatorOpts } from './options.js';
@@ -107,7 +108,7 @@ export const compareCommand: Subcommand = (program, ctx) => {
         '— spaces or anon_vmas — visited per walk, ptes scanned, lookup steps per fault, structures ' +
         'alive, tree depth, estimated kernel metadata at Linux 6.18 x86-64 sizes, peak frames, time).',
     )
-    .argument('<input...>', 'workload names or trace files')
+    .argument('<input...>', 'workload names, trace files (.vmt or .vmt.gz), or real:NAME (a recording in examples/real)')
     .option('--designs <list>', `comma-separated designs (default: all: ${Object.keys(DESIGNS).join(',')})`);
   addSimulatorOptions(cmd, { design: 'none', zeroPage: 'flag' })
     .option('--param <k=v>', 'workload parameter (repeatable; applies to every workload input)', collectParam, {} as Record<string, string>)
@@ -123,7 +124,15 @@ export const compareCommand: Subcommand = (program, ctx) => {
       const total = inputs.length * designs.length;
       inputs.forEach((input, k) => {
         let text: Buffer;
-        if (WORKLOADS.some((w) => w.name === input)) {
+        let recorded: Buffer | undefined;
+        try {
+          recorded = loadRecordedInput(input); // real:NAME, or a .vmt.gz file
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        if (recorded !== undefined) {
+          text = recorded;
+        } else if (WORKLOADS.some((w) => w.name === input)) {
           try {
             text = Buffer.from(workloadTrace(input, filterParams(input, o.param)), 'latin1');
           } catch (e) {

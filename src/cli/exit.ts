@@ -22,6 +22,12 @@ export const EXIT = {
   OUT_OF_MEMORY: 3,
   /** Outputs differ (verify: simulator vs Linux; compare: between designs). */
   DIFFERENT: 4,
+  /** record: this machine cannot record (no ptrace, no userfaultfd write-protect or PAGEMAP_SCAN). */
+  CANNOT_RECORD: 5,
+  /** record: the command could not be started (not found, not executable). */
+  NOT_STARTED: 6,
+  /** record: a partial trace was written (killed by a signal, --max-lines, interrupted). */
+  PARTIAL: 7,
   /** Internal error: a bug (the simulator or a command crashed). */
   INTERNAL: 70,
 } as const;

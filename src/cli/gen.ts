@@ -1,7 +1,7 @@
 // `vmtree gen`: print a random, valid trace.
 
 import { Option } from 'commander';
-import { PROFILES, streamTrace, type Profile } from '../trace/gen.js';
+import { PROFILES, streamTrace, type Profile } from '../trace/gen/index.js';
 import type { Subcommand } from './io.js';
 import { int, u64 } from './options.js';
 

@@ -6,6 +6,9 @@
 //   2   BAD_TRACE      the trace breaks a rule of the trace language (nothing ran)
 //   3   OUT_OF_MEMORY  out of memory (run, compare: --frames/--swap too small)
 //   4   DIFFERENT      outputs differ (verify: simulator vs Linux; compare: between designs)
+//   5   CANNOT_RECORD  record: this machine cannot record
+//   6   NOT_STARTED    record: the command could not be started
+//   7   PARTIAL        record: a partial trace was written
 //   70  INTERNAL       internal error (a bug: the simulator or a command crashed)
 //
 // Layout of src/cli/:
@@ -30,6 +33,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { compareCommand } from './compare.js';
+import { recordCommand } from './record.js';
 import { CliError, EXIT } from './exit.js';
 import { genCommand } from './gen.js';
 import { defaultIO, makeContext, type CliContext, type CliIO, type Subcommand } from './io.js';
@@ -47,6 +51,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   verifyCommand,
   workloadCommand,
   compareCommand,
+  recordCommand,
   sweepCommand,
   drawCommand,
   reportCommand,
@@ -87,6 +92,7 @@ export function buildProgram(ctx: CliContext): Command {
         `  ${EXIT.BAD_TRACE}   the trace breaks a rule of the trace language (nothing ran)\n` +
         `  ${EXIT.OUT_OF_MEMORY}   out of memory (run, compare: --frames/--swap too small)\n` +
         `  ${EXIT.DIFFERENT}   outputs differ (verify: simulator vs Linux; compare: between designs)\n` +
+        `  ${EXIT.CANNOT_RECORD}-${EXIT.PARTIAL} record: cannot record here; the command could not be started; partial trace\n` +
         `  ${EXIT.INTERNAL}  internal error\n`,
     );
   for (const add of SUBCOMMANDS) add(program, ctx);

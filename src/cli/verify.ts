@@ -3,7 +3,7 @@
 import { Option } from 'commander';
 import { kernelOracleAvailable, zeroPageFor, type ZeroPageSetting } from '../oracle/native.js';
 import { describeDifference, verifyFiles, verifySeeds, type Outcome, type VerifyReport } from '../oracle/verify.js';
-import { PROFILES, type Profile } from '../trace/gen.js';
+import { PROFILES, type Profile } from '../trace/gen/index.js';
 import { CliError, EXIT, runOnSimulator } from './exit.js';
 import { progress, type Subcommand } from './io.js';
 import { addSimulatorOptions, int, machineOptions, type SimulatorOpts } from './options.js';
@@ -25,7 +25,7 @@ export const verifyCommand: Subcommand = (program, ctx) => {
     .summary('compare the simulator with the Linux kernel')
     .description(
       'Run traces on the simulator and on the running Linux kernel (through the native runner, ' +
-        'native/vmrun.c, built with the system C compiler on first use; needs root for ' +
+        'native/vmrun/, built with the system C compiler on first use; needs root for ' +
         '/proc/self/pagemap) and compare their outputs byte for byte.\n\n' +
         'Without TRACE arguments, generates --seeds traces for each profile. Every difference is ' +
         'minimised (lines deleted while it persists) and printed with both outputs side by side. ' +

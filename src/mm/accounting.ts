@@ -7,7 +7,9 @@
 // the kernel reserves; requests near the limit are machine-dependent and
 // not portable.
 
-export const TOTALRAM_PAGES = Math.floor((23 * 1024 * 1024 * 1024) / 4096);
+import { PAGE_SIZE } from './constants.js';
+
+export const TOTALRAM_PAGES = Math.floor((23 * 1024 * 1024 * 1024) / PAGE_SIZE);
 
 export function vmEnoughMemory(pages: number): boolean {
   return pages <= TOTALRAM_PAGES;

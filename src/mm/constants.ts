@@ -1,7 +1,13 @@
 // Machine constants of the reference: Linux 6.18, x86-64, 4-level paging.
+// The one definition for src/ (test/naive/ keeps its own copies on purpose:
+// it is an independent model). Each constant that a bigint computation needs
+// has a bigint twin named *_BIG; syscall arguments are u64, so they are bigints.
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
+export const PAGE_SIZE_BIG = 4096n;
+/** Bits of an address below its page (the complement of Linux's PAGE_MASK). */
+export const PAGE_OFFSET_MASK = 0xfffn;
 /** 32-bit words in a page: the simulator stores memory as u32 words. */
 export const PAGE_WORDS = PAGE_SIZE / 4;
 
@@ -14,6 +20,11 @@ export const MMAP_MIN_ADDR = 4096;
 /** The window portable traces live in; `maps` and `frames` report only it. */
 export const WINDOW_START = 0x100000000000;
 export const WINDOW_END = 0x200000000000;
+export const WINDOW_START_BIG = BigInt(WINDOW_START);
+export const WINDOW_END_BIG = BigInt(WINDOW_END);
+
+/** The largest u64, 2^64 - 1: syscall arguments are unsigned 64-bit numbers. */
+export const U64 = (1n << 64n) - 1n;
 
 /** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks = 16 TiB - 4 KiB (ext4_max_size()). */
 export const EXT4_MAX_BYTES = 0xffffffff000;
@@ -33,5 +44,6 @@ export type Errno =
 export type SysResult = 'ok' | Errno;
 
 /** A page-aligned 64-bit value fits a JS number exactly when below 2^53. */
-export const pageAligned = (x: bigint): boolean => (x & 0xfffn) === 0n;
-export const PAGE_ALIGN = (x: bigint): bigint => ((x + 0xfffn) & ~0xfffn) & 0xffffffffffffffffn;
+export const pageAligned = (x: bigint): boolean => (x & PAGE_OFFSET_MASK) === 0n;
+/** Linux's PAGE_ALIGN on a u64: rounds up, wrapping to 0 past 2^64 - 4096. */
+export const PAGE_ALIGN = (x: bigint): bigint => ((x + PAGE_OFFSET_MASK) & ~PAGE_OFFSET_MASK) & U64;

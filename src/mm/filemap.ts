@@ -14,13 +14,12 @@
 // then drops those pages from the page cache and zeroes the tail of the
 // page that holds the new end. Afterwards accesses past EOF give SIGBUS.
 
-import { EXT4_MAX_BYTES, PAGE_SIZE, type SysResult } from './constants.js';
+import { EXT4_MAX_BYTES, MAX_LFS_FILESIZE, PAGE_SIZE, type SysResult } from './constants.js';
 import type { File } from './file.js';
 import type { Kernel } from './kernel.js';
 
-const OFF_MAX = 1n << 63n;
 /** rw_verify_area(): the 4 bytes must end at or below LLONG_MAX. */
-const badPos = (off: bigint): boolean => off + 4n > OFF_MAX - 1n;
+const badPos = (off: bigint): boolean => off + 4n > MAX_LFS_FILESIZE;
 
 export function sysPwrite(file: File, off: bigint, val: number): SysResult {
   if (badPos(off)) return 'EINVAL';
@@ -37,7 +36,7 @@ export function sysPread(file: File, off: bigint): number | 'EOF' | 'EINVAL' {
 }
 
 export function sysFtruncate(k: Kernel, file: File, size: bigint): SysResult {
-  if (size >= OFF_MAX) return 'EINVAL';
+  if (size > MAX_LFS_FILESIZE) return 'EINVAL'; // a negative loff_t
   if (size > BigInt(EXT4_MAX_BYTES)) return 'EFBIG';
   const n = Number(size);
   if (n < file.size) {

@@ -14,16 +14,14 @@
 // touching what any other process sees.
 
 import type { Advice } from '../trace/ast.js';
-import { PAGE_ALIGN, type SysResult } from './constants.js';
+import { PAGE_ALIGN, pageAligned, U64, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { isolateRange, mergeRange, zapRange } from './vma-ops.js';
 import type { Vma } from './vma.js';
 
-const U64 = (1n << 64n) - 1n;
-
 export function sysMadvise(k: Kernel, mm: Mm, addr: bigint, len: bigint, advice: Advice): SysResult {
-  if ((addr & 0xfffn) !== 0n) return 'EINVAL';
+  if (!pageAligned(addr)) return 'EINVAL';
   const alen = PAGE_ALIGN(len);
   if (len !== 0n && alen === 0n) return 'EINVAL';
   const endBig = (addr + alen) & U64;

@@ -8,7 +8,7 @@
 // write faults and the anonymous-memory design decides copy or reuse).
 
 import type { Prot } from '../trace/ast.js';
-import { PAGE_ALIGN, PAGE_SIZE, VM_READ, VM_WRITE, type SysResult } from './constants.js';
+import { PAGE_ALIGN, PAGE_SIZE, pageAligned, U64, VM_READ, VM_WRITE, type SysResult } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { protBits } from './mmap.js';
@@ -16,10 +16,8 @@ import { PTE_READ, PTE_WRITE } from './pagetable.js';
 import { vmEnoughMemory } from './accounting.js';
 import { isolateRange, mergeRange } from './vma-ops.js';
 
-const U64 = (1n << 64n) - 1n;
-
 export function sysMprotect(k: Kernel, mm: Mm, addr: bigint, len: bigint, p: Prot): SysResult {
-  if ((addr & 0xfffn) !== 0n) return 'EINVAL';
+  if (!pageAligned(addr)) return 'EINVAL';
   if (len === 0n) return 'ok';
   const alen = PAGE_ALIGN(len);
   const endBig = (addr + alen) & U64;

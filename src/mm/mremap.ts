@@ -30,7 +30,7 @@ import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { checkFixedArea } from './mmap.js';
 import { vmEnoughMemory } from './accounting.js';
-import { insertVma, mergeAround, splitVma, unmapRange } from './vma-ops.js';
+import { compatible, insertVma, mergeAround, removeVma, splitVma, tryMergePair, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 
 const U64 = (1n << 64n) - 1n;
@@ -56,7 +56,7 @@ export function sysMremap(
   }
 
   const a = addr < TASK_SIZE_BIG ? Number(addr) : -1;
-  let vma = a < 0 ? null : mm.vmas.lookup(a);
+  const vma = a < 0 ? null : mm.vmas.lookup(a);
   if (vma === null) return 'EFAULT';
   if (!fixed) {
     // mremap_at(): no-op and shrink need no further checks.
@@ -76,7 +76,7 @@ export function sysMremap(
   if (newEnd > TASK_SIZE || mm.vmas.intersects(vma.end, newEnd)) return 'ENOMEM';
   if (!chargeGrowth(vma, oldLen, newLen)) return 'ENOMEM';
   growVma(k, vma, newEnd);
-  vma = mergeAround(k, vma);
+  mergeExtended(k, vma);
   return 'ok';
 }
 
@@ -163,6 +163,27 @@ function growVma(k: Kernel, vma: Vma, newEnd: number): void {
   const hi = lo + (newEnd - vma.end) / PAGE_SIZE;
   if (!vma.shared) k.design.extend(vma, lo, hi);
   vma.end = newEnd;
+}
+
+/**
+ * vma_merge_extend(): `vma` has just grown in place; the new range may join
+ * the vma after it, never the one before (prev is `vma` itself).
+ *
+ * This path passes no middle vma to is_mergeable_anon_vma(), so Linux does
+ * not ask whether the growing vma came with a fork: a fork child's faulted
+ * vma absorbs an unfaulted neighbour here, where every other merge path
+ * (and so every design's tryMerge) refuses that pair. The neighbour has no
+ * anonymous pages, so absorbing it is unmapping it and growing over its
+ * range; the merged vma keeps `vma`'s anon_vma.
+ */
+function mergeExtended(k: Kernel, vma: Vma): void {
+  const next = vma.mm.vmas.next(vma);
+  if (next === null || tryMergePair(k, vma, next)) return;
+  if (!vma.shared && vma.linuxAnon.forkChild && !next.anonFaulted && compatible(vma, next)) {
+    const end = next.end;
+    removeVma(k, next);
+    growVma(k, vma, end);
+  }
 }
 
 /**

@@ -96,8 +96,8 @@ export function isolateRange(k: Kernel, mm: Mm, start: number, end: number): Vma
   return out;
 }
 
-/** Whether `a` directly followed by `b` could be one vma. */
-function compatible(a: Vma, b: Vma): boolean {
+/** Whether `a` directly followed by `b` could be one vma (flags, object, pgoff; not anon_vmas). */
+export function compatible(a: Vma, b: Vma): boolean {
   return (
     a.end === b.start &&
     a.prot === b.prot &&
@@ -110,12 +110,16 @@ function compatible(a: Vma, b: Vma): boolean {
   );
 }
 
+/** Whether Linux would let `a` and `b` become one vma (can_vma_merge_after/before); changes nothing. */
+function mergeable(k: Kernel, a: Vma, b: Vma): boolean {
+  return compatible(a, b) && (a.shared || k.tags.mergeable(a, b));
+}
+
 /** Merge `b` into `a` if Linux would; returns whether it did. */
 export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
-  if (!compatible(a, b)) return false;
   // is_mergeable_anon_vma(): the same anon_vma, or one side without one
   // that did not come with a fork; then the design must agree too.
-  if (!a.shared && !k.tags.mergeable(a, b)) return false;
+  if (!mergeable(k, a, b)) return false;
   if (a.shared) {
     // Same file (or the same shm object) at contiguous offsets.
     b.space = null;
@@ -131,13 +135,24 @@ export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
   return true;
 }
 
-/** Merge `v` with its neighbours where possible; returns the surviving vma. */
+/**
+ * vma_merge_new_range(): `v` is new where it is (mmap, an mremap move, a
+ * second view of a shared mapping); merge it with its neighbours where
+ * possible and return the surviving vma.
+ *
+ * Left is preferred: when `v` could merge with both prev and next but
+ * prev's and next's anon_vmas differ (can_vma_merge_right(): both set and
+ * not the same), the three cannot become one, and Linux merges `v` into
+ * prev only.
+ */
 export function mergeAround(k: Kernel, v: Vma): Vma {
   const mm = v.mm;
-  const next = mm.vmas.next(v);
-  if (next !== null) tryMergePair(k, v, next);
   const prev = mm.vmas.prev(v);
-  if (prev !== null && tryMergePair(k, prev, v)) return prev;
+  const next = mm.vmas.next(v);
+  const left = prev !== null && mergeable(k, prev, v);
+  const right = next !== null && mergeable(k, v, next) && (!left || v.shared || k.tags.compatible(prev!, next));
+  if (right) tryMergePair(k, v, next!);
+  if (left && tryMergePair(k, prev!, v)) return prev!;
   return v;
 }
 

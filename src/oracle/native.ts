@@ -1,8 +1,9 @@
-// The kernel oracle: native/vmrun.c runs a vmtrace file on the live Linux
+// The kernel oracle: vmrun (native/vmrun/) runs a vmtrace file on the live Linux
 // kernel (one real process per trace process) and prints the spec's output,
 // so the simulator's output can be diffed against Linux's.
 //
-//   ensureNativeRunner()    builds build/vmrun if missing or older than native/
+//   ensureNativeRunner()    builds build/vmrun if missing or older than its sources
+//   ensureNativeProgram(n)  the same for any native/N.c (build/N): `record`
 //   runOnKernel(text, name) runs a trace; resolves { status, stdout, stderr }
 //   kernelOracleAvailable() can this machine act as the oracle, and if not, why
 //   probeKernel()           what this kernel does that a trace can see (vmrun --probe):
@@ -17,14 +18,22 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PAGE_SIZE } from '../mm/constants.js';
 
 /** Repository root: this file is src/oracle/native.ts or dist/oracle/native.js. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NATIVE_DIR = path.join(ROOT, 'native');
 const BUILD_SCRIPT = path.join(NATIVE_DIR, 'build.sh');
+/** The runner's sources: a program in parts (main.c tells how it works). */
+const RUNNER_DIR = path.join(NATIVE_DIR, 'vmrun');
 
-/** Where the runner is built. */
+/** Where the runner is built. native/build.sh builds every native/NAME.c into build/NAME. */
 export const NATIVE_RUNNER_PATH = path.join(ROOT, 'build', 'vmrun');
+
+/** Where native/NAME.c is built. */
+export function nativeProgramPath(name: string): string {
+  return path.join(ROOT, 'build', name);
+}
 
 export interface KernelRun {
   /** vmrun's exit status (0 ok, 2 bad trace, 3 not portable, 4 internal error), or 128+signal. */
@@ -47,23 +56,35 @@ function haveCompiler(): boolean {
   return r.status === 0;
 }
 
-/** Newest modification time of the runner's sources (native/*.c, *.h, build.sh). */
+/**
+ * Newest modification time of what native/build.sh compiles: the runner's
+ * parts (native/vmrun/*.c, *.h), single-file programs (native/*.c, *.h) and
+ * build.sh itself. build.sh builds them all at once, so build/vmrun being
+ * newer than all of them means nothing needs building.
+ */
 function sourcesMtime(): number {
   let newest = 0;
-  for (const f of readdirSync(NATIVE_DIR)) {
-    if (f.endsWith('.c') || f.endsWith('.h') || f === 'build.sh') {
-      newest = Math.max(newest, statSync(path.join(NATIVE_DIR, f)).mtimeMs);
+  for (const dir of [NATIVE_DIR, RUNNER_DIR]) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) {
+      if (f.endsWith('.c') || f.endsWith('.h') || (dir === NATIVE_DIR && f === 'build.sh')) {
+        newest = Math.max(newest, statSync(path.join(dir, f)).mtimeMs);
+      }
     }
   }
   return newest;
 }
 
-function runnerUpToDate(): boolean {
-  if (!existsSync(NATIVE_RUNNER_PATH)) return false;
-  return statSync(NATIVE_RUNNER_PATH).mtimeMs >= sourcesMtime();
+function programUpToDate(program: string): boolean {
+  if (!existsSync(program)) return false;
+  return statSync(program).mtimeMs >= sourcesMtime();
 }
 
-let building: Promise<string> | undefined;
+function runnerUpToDate(): boolean {
+  return programUpToDate(NATIVE_RUNNER_PATH);
+}
+
+let building: Promise<void> | undefined;
 
 /**
  * Build build/vmrun if it is missing or older than its sources; resolve to
@@ -71,9 +92,24 @@ let building: Promise<string> | undefined;
  * build fails.
  */
 export function ensureNativeRunner(): Promise<string> {
-  if (runnerUpToDate()) return Promise.resolve(NATIVE_RUNNER_PATH);
+  return ensureNativeProgram('vmrun');
+}
+
+/**
+ * Build build/NAME (from native/NAME.c; build.sh builds them all) if it is
+ * missing or older than native/; resolve to its path.
+ */
+export async function ensureNativeProgram(name: string): Promise<string> {
+  const program = nativeProgramPath(name);
+  if (programUpToDate(program)) return program;
+  await buildNative(program);
+  if (!existsSync(program)) throw new Error(`native build: ${program} was not built (is native/${name}.c missing?)`);
+  return program;
+}
+
+function buildNative(program: string): Promise<void> {
   if (building) return building;
-  building = new Promise<string>((resolve, reject) => {
+  building = new Promise<void>((resolve, reject) => {
     if (!existsSync(BUILD_SCRIPT)) {
       reject(new Error(`native runner: ${BUILD_SCRIPT} is missing`));
       return;
@@ -81,7 +117,7 @@ export function ensureNativeRunner(): Promise<string> {
     if (!haveCompiler()) {
       reject(new Error(
         `native runner: no C compiler found ('${compilerName()}' is not on PATH; install gcc or clang, or set CC) ` +
-        `and ${NATIVE_RUNNER_PATH} is ${existsSync(NATIVE_RUNNER_PATH) ? 'older than native/' : 'not built'}`,
+        `and ${program} is ${existsSync(program) ? 'older than native/' : 'not built'}`,
       ));
       return;
     }
@@ -91,7 +127,7 @@ export function ensureNativeRunner(): Promise<string> {
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('error', (e) => reject(new Error(`native runner: cannot run ${BUILD_SCRIPT}: ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (code === 0 && existsSync(NATIVE_RUNNER_PATH)) resolve(NATIVE_RUNNER_PATH);
+      if (code === 0) resolve();
       else reject(new Error(`native runner: build failed (${signal ?? `exit ${code}`}):\n${out.trim()}`));
     });
   }).finally(() => { building = undefined; });
@@ -196,10 +232,10 @@ function pagemapShowsPfns(): true | string {
       const start = Number.parseInt(m[1]!, 16);
       const end = Number.parseInt(m[2]!, 16);
       if (start >= 2 ** 47) continue; // [vsyscall]
-      const pages = Math.min(64, (end - start) / 4096);
+      const pages = Math.min(64, (end - start) / PAGE_SIZE);
       let n: number;
       try {
-        n = readSync(fd, entry, 0, pages * 8, (start / 4096) * 8);
+        n = readSync(fd, entry, 0, pages * 8, (start / PAGE_SIZE) * 8);
       } catch {
         continue;
       }

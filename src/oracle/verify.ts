@@ -1,5 +1,5 @@
 // `vmtree verify`: run traces through the simulator and through the real
-// kernel (native/vmrun.c), compare the outputs byte for byte, and for every
+// kernel (native/vmrun/), compare the outputs byte for byte, and for every
 // difference find a small trace that still differs.
 //
 // A trace the kernel runner refuses as not portable (exit 3: it would touch
@@ -7,7 +7,7 @@
 // Everything else — a different result line, a trace one side rejects and
 // the other runs, a crash of the simulator — is a difference.
 
-import { generateTrace, type Profile } from '../trace/gen.js';
+import { generateTrace, type Profile } from '../trace/gen/index.js';
 import { runOnKernel } from './native.js';
 
 /** What one side printed: exit status as `vmtree run` would give it, stdout, stderr. */

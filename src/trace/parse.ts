@@ -12,8 +12,8 @@ import {
   ADVICES, GLOBAL_COMMANDS, PROCESS_OPS, PROTS, TraceError,
   type Advice, type Command, type Prot,
 } from './ast.js';
+import { U64 } from '../mm/constants.js';
 
-const MAX_U64 = (1n << 64n) - 1n;
 const TWO_53 = 1n << 53n;
 const SHOWN_BYTES = 32;
 /** Tokens remembered per line; any line with more is a wrong-count error. */
@@ -98,7 +98,7 @@ function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | n
   }
   let v = 0n;
   for (let i = z; i < e; i++) v = v * 10n + BigInt(buf[i]! - 0x30);
-  if (v > MAX_U64) return null;
+  if (v > U64) return null;
   return v < TWO_53 ? Number(v) : v;
 }
 

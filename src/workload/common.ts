@@ -19,6 +19,8 @@
 //     uses `frames`, which reads every page and is too slow for big runs.
 //   - No randomness: the same parameters always give the same text.
 
+import { PAGE_SIZE as PAGE, WINDOW_END, WINDOW_START } from '../mm/constants.js';
+
 export interface WorkloadParam {
   name: string;
   default: number;
@@ -35,9 +37,8 @@ export interface Workload {
   generate(params: Record<string, number>): string;
 }
 
-export const PAGE = 4096;
-export const WINDOW_START = 0x1000_0000_0000;
-export const WINDOW_END = 0x2000_0000_0000;
+/** The page size and the window, as the workloads name them (one definition: src/mm/constants.ts). */
+export { PAGE, WINDOW_END, WINDOW_START };
 /** The window is cut into 16 regions of 1 TiB (2^28 pages) each. */
 export const REGION_SIZE = 0x100_0000_0000;
 /** Upper limit of every page-count parameter: page values (p + 1) stay below 1000000. */

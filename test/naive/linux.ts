@@ -1,4 +1,4 @@
-// The native runner (build/vmrun, native/vmrun.c) as an oracle: run a trace on
+// The native runner (build/vmrun, native/vmrun/) as an oracle: run a trace on
 // the real kernel and return its result bodies, or undefined when the runner
 // is not there or not usable (not root: `frames` needs CAP_SYS_ADMIN).
 
