@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corpusNames } from '../src/record/corpus.js';
 import { PLOTS, TABLES } from '../src/report/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,17 +107,23 @@ describe.runIf(HAVE_CHROMIUM)('in headless Chromium', () => {
     const page = await open(REPORT);
     const tables = await page.$$eval('table.designs', (ts) => ts.map((t) => ({
       workload: t.getAttribute('data-workload')!,
+      caption: t.querySelector('caption')!.textContent!,
       head: [...t.querySelectorAll('thead th')].map((c) => c.textContent!.trim()),
       rows: [...t.querySelectorAll('tbody tr')].map((r) => [...r.children].map((c) => c.textContent!.trim())),
     })));
-    expect(tables.map((t) => t.workload).sort()).toEqual(TABLES.map((t) => t.workload).sort());
+    // Every workload, then every recording of a real program.
+    expect(tables.map((t) => t.workload).filter((w) => !w.startsWith('real:')).sort()).toEqual(TABLES.map((t) => t.workload).sort());
+    expect(tables.map((t) => t.workload).filter((w) => w.startsWith('real:')).sort()).toEqual(corpusNames().map((n) => `real:${n}`));
     const n = (x: number): string => x.toLocaleString('en-US');
     const per = (a: number, b: number): string => (b === 0 ? '-' : (a / b).toFixed(2));
-    for (const spec of TABLES) {
-      const args = ['compare', spec.workload, ...Object.entries(spec.params).flatMap(([k, v]) => ['--param', `${k}=${v}`])];
-      if (spec.frames !== undefined) args.push('--frames', String(spec.frames));
+    for (const table of tables) {
+      // The run the caption describes: `WORKLOAD k=v ... (N frames; ...)`.
+      const m = /^(\S+)((?: \w+=\d+)*) \((?:(\d+) frames|unbounded memory);/.exec(table.caption);
+      expect(m, table.caption).not.toBeNull();
+      const args = ['compare', m![1]!, ...m![2]!.trim().split(' ').filter((x) => x !== '').flatMap((kv) => ['--param', kv])];
+      if (m![3] !== undefined) args.push('--frames', m![3]);
+      const spec = { workload: m![1]! };
       const [{ rows }] = JSON.parse(vmtree([...args, '--json'])) as [{ rows: { design: string; stats: Record<string, number> }[] }];
-      const table = tables.find((t) => t.workload === spec.workload)!;
       const col = (name: string): number => {
         const i = table.head.indexOf(name);
         expect(i, `${spec.workload}: column ${name}`).toBeGreaterThan(0);

@@ -3,7 +3,8 @@
 // Every number of the report and of the README's tables comes from here.
 
 import { DESIGNS } from '../anon/index.js';
-import type { MachineOptions } from '../mm/machine.js';
+import { MIN_FRAMES, type MachineOptions } from '../mm/machine.js';
+import { corpusNames } from '../record/corpus.js';
 import type { CellResult, CellTask } from '../sweep/cell.js';
 import { outputDisagreements } from '../sweep/index.js';
 import { runCells } from '../sweep/pool.js';
@@ -84,6 +85,8 @@ export interface SweepRow {
 
 export interface ReportData {
   tables: TableData[];
+  /** Every design on each recording of a real program (examples/real), memory at half its peak. */
+  real: TableData[];
   sweeps: Record<string, SweepRow[]>;
 }
 
@@ -95,8 +98,24 @@ type Tagged = { task: CellTask; put: (r: CellResult) => void };
  */
 export async function collectReportData(opts: { jobs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<ReportData> {
   const jobs: Tagged[] = [];
-  const data: ReportData = { tables: [], sweeps: {} };
+  const data: ReportData = { tables: [], real: [], sweeps: {} };
+  // Real programs: memory at half what each needs (its peak on the tree
+  // with unbounded memory), as scripts/real-tables.sh does, so reclaim and
+  // reverse mapping run. The peaks are a first, small round.
+  const names = corpusNames();
+  const peaks = await runCells(names.map((n, i) => ({ workload: `real:${n}`, cell: { index: i, params: {}, design: 'tree' }, fixed: {}, machine: {} })), opts.jobs === undefined ? {} : { jobs: opts.jobs });
   let index = 0;
+  names.forEach((n, i) => {
+    const frames = Math.max(MIN_FRAMES, Math.floor(peaks[i]!.stats.framesPeak! / 2));
+    const table: TableData = { workload: `real:${n}`, params: {}, frames, rows: [] };
+    data.real.push(table);
+    for (const design of ALL) {
+      jobs.push({
+        task: { workload: table.workload, cell: { index: index++, params: {}, design }, fixed: {}, machine: { frames } },
+        put: (r) => table.rows.push({ design, ms: r.ms, stats: r.stats }),
+      });
+    }
+  });
   for (const t of TABLES) {
     const table: TableData = { ...t, rows: [] };
     data.tables.push(table);
@@ -166,6 +185,6 @@ export async function collectReportData(opts: { jobs?: number; onProgress?: (don
 function weight(t: CellTask): number {
   const p = Object.values({ ...t.fixed, ...t.cell.params });
   // pressure runs with its defaults: 10,240 pages, the more work the less memory.
-  const size = p.length === 0 ? 2e7 / (t.machine.frames ?? 512) : p.reduce((a, b) => a * Math.max(1, b), 1);
+  const size = t.workload.startsWith('real:') ? 1e4 : p.length === 0 ? 2e7 / (t.machine.frames ?? 512) : p.reduce((a, b) => a * Math.max(1, b), 1);
   return size * (t.cell.design === 'scan' ? 4 : 1);
 }

@@ -35,6 +35,8 @@ export interface Figure {
 
 export interface Section {
   id: string;
+  /** What `vmtree compare` takes for this table (a workload name or real:NAME); default id. */
+  input?: string;
   title: string;
   intro: string;
   tableCaption: string;
@@ -85,7 +87,7 @@ export function reportHtml(p: { intro: string[]; introFigure?: Figure; sections:
       `<section id="${s.id}">`,
       `<h2>${esc(s.title)}</h2>`,
       `<p>${s.intro}</p>`,
-      markdownTableToHtml(s.tableMarkdown, `class="designs" data-workload="${esc(s.id)}"`).replace('<thead>', `<caption>${esc(s.tableCaption)}</caption><thead>`),
+      markdownTableToHtml(s.tableMarkdown, `class="designs" data-workload="${esc(s.input ?? s.id)}"`).replace('<thead>', `<caption>${esc(s.tableCaption)}</caption><thead>`),
       `<div class="figures">`,
       ...s.figures.map(fig),
       '</div>',

@@ -5,12 +5,14 @@
 import { createHash } from 'node:crypto';
 import { OutOfMemoryError } from '../mm/frames.js';
 import { Machine, type MachineOptions } from '../mm/machine.js';
+import { loadRecordedInput } from '../record/corpus.js';
 import { parseTrace } from '../trace/parse.js';
 import { workloadTrace } from '../workload/index.js';
 import type { Cell } from './grid.js';
 
 /** What a worker is given: the cell and the machine options shared by the whole sweep. */
 export interface CellTask {
+  /** A workload name, or `real:NAME`: a recording in examples/real (parameters ignored). */
   workload: string;
   cell: Cell;
   /** Workload parameters fixed for the whole sweep (not swept). */
@@ -37,8 +39,8 @@ export function runCell(task: CellTask): CellResult {
   const { cell } = task;
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...task.fixed, ...cell.params })) params[k] = String(v);
-  const text = workloadTrace(task.workload, params);
-  const cmds = parseTrace(Buffer.from(text, 'latin1'), task.workload);
+  const text = loadRecordedInput(task.workload) ?? Buffer.from(workloadTrace(task.workload, params), 'latin1');
+  const cmds = parseTrace(text, task.workload);
   const m = new Machine({ ...task.machine, design: cell.design });
   const hash = createHash('sha256');
   const base = { cell: cell.index, workload: task.workload, design: cell.design, params: { ...task.fixed, ...cell.params } };
