@@ -414,10 +414,8 @@ describe('defaults', () => {
     expect(resultOf(free, 'fread data 0x7ff000')).toBe('403002047');
   });
 
-  it('fork-chain defaults generate fast, stay linear, parse and run', () => {
-    const t0 = performance.now();
+  it('fork-chain defaults: linear in generations, parse and run', () => {
     const text = workloadTrace('fork-chain', {});
-    expect(performance.now() - t0).toBeLessThan(3000);
     const lines = text.split('\n').length;
     expect(lines).toBeGreaterThanOrEqual(3 * 10000);
     expect(lines).toBeLessThanOrEqual(5 * 10000 + 100);
@@ -439,10 +437,8 @@ describe('defaults', () => {
     checkOnlyPageCacheLeft(m);
   });
 
-  it('cow-storm defaults: 10^6 COW writes, generated fast, parses', () => {
-    const t0 = performance.now();
+  it('cow-storm defaults: 10^6 COW writes, parses', () => {
     const text = workloadTrace('cow-storm', {});
-    expect(performance.now() - t0).toBeLessThan(5000);
     expect(text.length).toBeGreaterThan(30_000_000);
     const cmds = parseTrace(text, 'cow-storm.vmt');
     let childWrites = 0;

@@ -102,6 +102,21 @@ export interface AnonDesign {
    */
   anonVmaShared?(vma: Vma, near: Vma): void;
 
+  /**
+   * mremap moved the whole vma (vma.start changed; its pgoff did not, unless
+   * renumber() was called first). Designs that index vmas by address care.
+   */
+  moved?(vma: Vma): void;
+
+  /**
+   * A new mm: `spawn` (parent null) or fork (dup_mm), called before any of
+   * the child's vmas is made. Designs with per-mm state (cow-context) care.
+   */
+  mmInit?(mm: Mm, parent: Mm | null): void;
+
+  /** The mm exited; every vma of it has been removed already (exit_mmap, mmdrop). */
+  mmExit?(mm: Mm): void;
+
   /** The vma was split: `tail` (new, same object) now covers the upper part. */
   split(vma: Vma, tail: Vma): void;
 
@@ -155,7 +170,25 @@ export interface DesignOptions {
    * whole chain eagerly first (default unlimited).
    */
   shadowChainLimit?: number;
+  /**
+   * The cow-context design's walk: 'none' (the default: every context of
+   * the subtree, exact), 'poc' (the proof of concept's early exit after a
+   * context's offset-0 check when the page is not maybe-mapped-shared: it
+   * can miss ptes, see docs/cow-context-early-exit.md), 'fixed' (stop once
+   * the walk has found as many ptes as map the page: exact).
+   */
+  cowContextEarlyExit?: CowContextEarlyExit;
+  /**
+   * The cow-context design: the context of a page read in from a swap slot
+   * other ptes still name: 'root' (the default: the root of the faulting
+   * mm's context tree, as anon_vma uses its root; exact) or 'faulting-mm'
+   * (the proof of concept's __folio_set_anon: can miss ptes).
+   */
+  cowContextSwapIn?: CowContextSwapIn;
 }
+
+export type CowContextEarlyExit = 'none' | 'poc' | 'fixed';
+export type CowContextSwapIn = 'root' | 'faulting-mm';
 
 /** What a design may know of the machine around it. */
 export interface DesignContext {

@@ -3,6 +3,8 @@
 
 import { AnonVmaDesign } from './anon-vma.js';
 import { AnonVmaChainDesign } from './anon-vma-chain.js';
+import { AnonVmaLazyDesign } from './anon-vma-lazy.js';
+import { CowContextDesign } from './cow-context.js';
 import type { AnonDesignFactory } from './design.js';
 import { PteChainDesign } from './pte-chain.js';
 import { ScanDesign } from './scan.js';
@@ -16,8 +18,10 @@ export const DESIGNS: Readonly<Record<string, AnonDesignFactory>> = {
   'anon-vma-chain': (frames, opts) => new AnonVmaChainDesign(frames, opts),
   shadow: (frames, opts) => new ShadowDesign(frames, opts),
   'pte-chain': (frames) => new PteChainDesign(frames),
+  'cow-context': (frames, opts) => new CowContextDesign(frames, opts),
+  'anon-vma-lazy': (frames, opts) => new AnonVmaLazyDesign(frames, opts),
 };
 
 export const DEFAULT_DESIGN = 'tree';
 
-export type { AnonDesign, AnonDesignFactory, DesignContext, DesignOptions } from './design.js';
+export type { AnonDesign, AnonDesignFactory, CowContextEarlyExit, CowContextSwapIn, DesignContext, DesignOptions } from './design.js';

@@ -6,7 +6,7 @@
 // Machine checks the same limits again in library terms (RangeError).
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_DESIGN, DESIGNS } from '../anon/index.js';
+import { DEFAULT_DESIGN, DESIGNS, type CowContextEarlyExit, type CowContextSwapIn } from '../anon/index.js';
 import { MIN_FRAMES, type MachineOptions } from '../mm/machine.js';
 
 const INTEGER = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
@@ -56,6 +56,8 @@ export interface SimulatorOpts {
   cut: boolean;
   merge: boolean;
   shadowChainLimit?: number;
+  cowEarlyExit?: CowContextEarlyExit;
+  cowSwapIn?: CowContextSwapIn;
   /** `--no-zero-page` (boolean); verify declares `--zero-page <mode>` instead. */
   zeroPage?: boolean | ZeroPageMode;
 }
@@ -90,7 +92,9 @@ export function addSimulatorOptions(cmd: Command, spec: SimulatorOptionsSpec): C
     .option('--swap <n>', 'swap device size in pages (default: as large as needed)', int('--swap', 0))
     .option('--no-cut', "switch off the tree design's cut optimisation (same output, other costs)")
     .option('--no-merge', "switch off the tree design's merge optimisation (same output, other costs)")
-    .option('--shadow-chain-limit <n>', 'shadow design: collapse eagerly when a shadow chain would grow longer than N (DragonFly BSD)', int('--shadow-chain-limit', 1));
+    .option('--shadow-chain-limit <n>', 'shadow design: collapse eagerly when a shadow chain would grow longer than N (DragonFly BSD)', int('--shadow-chain-limit', 1))
+    .addOption(new Option('--cow-early-exit <mode>', "cow-context design: 'none' walks every context (exact, the default), 'fixed' stops once every pte is found (exact), 'poc' is the proof of concept's early exit (misses ptes: docs/cow-context-early-exit.md)").choices(['none', 'fixed', 'poc']))
+    .addOption(new Option('--cow-swap-in <rule>', "cow-context design: the context of a page swapped in while other ptes share it: 'root' (exact, the default) or 'faulting-mm' (the proof of concept's; misses ptes)").choices(['root', 'faulting-mm']));
   if (spec.zeroPage === 'flag') {
     cmd.option('--no-zero-page', 'give each read fault of private anonymous memory a zeroed page of its own instead of mapping the shared zero page (as kernels that forbid the zero page do)');
   } else {
@@ -112,6 +116,8 @@ export function machineOptions(o: SimulatorOpts): MachineOptions {
   if (o.cut === false) m.cut = false;
   if (o.merge === false) m.merge = false;
   if (o.shadowChainLimit !== undefined) m.shadowChainLimit = o.shadowChainLimit;
+  if (o.cowEarlyExit !== undefined) m.cowContextEarlyExit = o.cowEarlyExit;
+  if (o.cowSwapIn !== undefined) m.cowContextSwapIn = o.cowSwapIn;
   if (o.zeroPage === false || o.zeroPage === 'off') m.zeroPage = false;
   if (o.zeroPage === 'on') m.zeroPage = true;
   // verify's --zero-page=auto sets nothing here: verify asks the kernel

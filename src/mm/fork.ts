@@ -18,6 +18,7 @@ import { Vma } from './vma.js';
 
 export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
   const child = new Mm(childName, k.frames);
+  k.design.mmInit?.(child, parent);
   for (const v of parent.vmas.list) {
     if (v.dontfork) continue;
     const c = new Vma(child, v.start, v.end, v.pgoff, v.prot, v.shared, v.file);
@@ -49,4 +50,5 @@ export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
 
 export function exitMmap(k: Kernel, mm: Mm): void {
   for (const v of [...mm.vmas.list]) removeVma(k, v);
+  k.design.mmExit?.(mm);
 }

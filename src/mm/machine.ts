@@ -4,7 +4,7 @@
 // Commands are assumed valid (src/trace/parse.ts rejects bad traces before
 // anything runs): processes and files named by a command exist.
 
-import { DEFAULT_DESIGN, DESIGNS, type AnonDesign, type DesignOptions } from '../anon/index.js';
+import { DEFAULT_DESIGN, DESIGNS, type AnonDesign, type CowContextEarlyExit, type CowContextSwapIn, type DesignOptions } from '../anon/index.js';
 import { MergeTags } from '../anon/merge-tag.js';
 import type { Command } from '../trace/ast.js';
 import { TASK_SIZE } from './constants.js';
@@ -43,6 +43,10 @@ export interface MachineOptions {
    * some sandbox kernels).
    */
   zeroPage?: boolean;
+  /** The cow-context design's early exit (DesignOptions.cowContextEarlyExit; default 'none', exact). */
+  cowContextEarlyExit?: CowContextEarlyExit;
+  /** The cow-context design's swap-in rule (DesignOptions.cowContextSwapIn; default 'root', exact). */
+  cowContextSwapIn?: CowContextSwapIn;
 }
 
 /**
@@ -89,6 +93,8 @@ export class Machine implements Kernel {
     this.zeroPage = opts.zeroPage ?? true;
     const designOpts: DesignOptions = { cut: opts.cut ?? true, merge: opts.merge ?? true };
     if (opts.shadowChainLimit !== undefined) designOpts.shadowChainLimit = opts.shadowChainLimit;
+    if (opts.cowContextEarlyExit !== undefined) designOpts.cowContextEarlyExit = opts.cowContextEarlyExit;
+    if (opts.cowContextSwapIn !== undefined) designOpts.cowContextSwapIn = opts.cowContextSwapIn;
     this.design = factory(this.frames, designOpts, { mms: () => this.procs.values() });
   }
 
@@ -131,9 +137,12 @@ export class Machine implements Kernel {
         return sysPread(this.file(c.file), c.off);
       case 'ftruncate':
         return sysFtruncate(this, this.file(c.file), c.size);
-      case 'spawn':
-        this.procs.set(c.proc, new Mm(c.proc, this.frames));
+      case 'spawn': {
+        const mm = new Mm(c.proc, this.frames);
+        this.design.mmInit?.(mm, null);
+        this.procs.set(c.proc, mm);
         return 'ok';
+      }
       case 'fork':
         this.procs.set(c.child, dupMmap(this, this.proc(c.proc), c.child));
         this.sample();
@@ -290,6 +299,7 @@ export class Machine implements Kernel {
       pagesReclaimed: this.reclaimer.reclaimed,
       cleanPagesDropped: this.reclaimer.dropped,
       rmapPtesFound: this.reclaimer.ptesUnmapped,
+      rmapPtesMissed: this.reclaimer.rmapMissedPtes,
       unreachablePages: unreachable,
       unreachablePagesPeak: this.unreachablePeak,
       designStructures: this.design.structures(),

@@ -227,6 +227,7 @@ function moveVma(k: Kernel, mm: Mm, vma: Vma, a: number, oldLen: number, na: num
     k.design.renumber?.(piece);
   }
   mm.vmas.insert(piece);
+  if (!piece.shared) k.design.moved?.(piece);
   if (newLen > oldLen) growVma(k, piece, na + newLen);
   mergeAround(k, piece);
 }
