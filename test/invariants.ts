@@ -51,7 +51,8 @@ export function checkInvariants(m: Machine): void {
         files.add(v.file);
         if (!v.file.mappings.has(v)) fail(`${mm.name}: vma missing from its file's i_mmap`);
       }
-      if (v.shared && v.space !== v.file!.mapping) fail(`${mm.name}: shared vma not on its object's space`);
+      if (v.shared && v.file === null) fail(`${mm.name}: shared vma without a file or shm object`);
+      if (v.shared && v.anon !== null) fail(`${mm.name}: shared vma carries anonymous-design state`);
     }
   }
   for (const f of m.files.values()) files.add(f);

@@ -1,11 +1,11 @@
 // struct address_space: a set of pages indexed by page offset.
 //
-// In the seed's design this one structure does all the work: there is one
-// for each file (its page cache) and each shared anonymous mapping (shm),
-// and the anonymous-memory design makes more of them — one for each new
-// private anonymous mapping and one for each first copy-on-write — linked
-// into trees by `parent` / `children`. File and shm spaces are always
-// roots. Designs other than the tree use only the page-cache part.
+// There is one for each file (its page cache) and each shared anonymous
+// mapping (shm). In the seed's design this one structure does all the work:
+// the tree and shadow designs make more of them — one for each new private
+// anonymous mapping and one for each first copy-on-write — and link them
+// into trees of their own nodes (src/anon/space-tree.ts), whose root is the
+// file's space for a private file mapping.
 //
 // A space holds one reference on every frame in `pages`, and is each such
 // frame's owner (frame.owner / frame.index, the kernel's page->mapping and
@@ -14,8 +14,6 @@
 
 import type { Frame, FrameAllocator } from './frames.js';
 import type { File } from './file.js';
-import type { Vma } from './vma.js';
-import type { RangeSet } from './rangeset.js';
 import { XArray } from './xarray.js';
 
 let nextOwnerId = 1;
@@ -44,18 +42,6 @@ export class AddressSpace implements PageOwner {
   /** The file or shm object whose page cache this is; null for an anonymous space. */
   readonly file: File | null;
 
-  // --- The seed's tree (anonymous spaces only; see src/anon/tree.ts) ---
-  parent: AddressSpace | null = null;
-  readonly children = new Set<AddressSpace>();
-  /** The vmas that use this space directly (vma.space === this). */
-  readonly vmas = new Set<Vma>();
-  /**
-   * Indices at which lookups from this space (and its descendants) must not
-   * look further up the anonymous chain: a page missing here is the file's
-   * page or zero, never an ancestor's. Set by MADV_DONTNEED and by growing a
-   * vma over indices an ancestor may still hold. Null while empty.
-   */
-  cleared: RangeSet | null = null;
   constructor(file: File | null) {
     this.file = file;
   }

@@ -32,7 +32,6 @@ export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
     const lo = v.start / PAGE_SIZE;
     const hi = v.end / PAGE_SIZE;
     if (v.shared) {
-      c.space = v.space;
       insertVma(child, c);
       parent.pt.forEachPresent(lo, hi, (vpn, f, flags) => child.pt.set(vpn, f, flags));
     } else if (v.wipeonfork) {

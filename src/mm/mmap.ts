@@ -97,8 +97,7 @@ export function sysMmap(k: Kernel, mm: Mm, c: MmapCmd, file: File | null): SysRe
   const v = new Vma(mm, start, end, Number(pgoff), prot, c.shared, object);
   // accountable_mapping(): private writable mappings are VM_ACCOUNT.
   v.account = !c.shared && (prot & VM_WRITE) !== 0;
-  if (c.shared) v.space = object!.mapping;
-  else k.design.vmaNew(v);
+  if (!c.shared) k.design.vmaNew(v);
   insertVma(mm, v);
   mergeAround(k, v);
   return 'ok';

@@ -193,7 +193,6 @@ function mergeExtended(k: Kernel, vma: Vma): void {
 function moveVma(k: Kernel, mm: Mm, vma: Vma, a: number, oldLen: number, na: number, newLen: number): void {
   if (oldLen === 0) {
     const v = new Vma(mm, na, na + newLen, vma.index(a), vma.prot, true, vma.file);
-    v.space = vma.space;
     v.dontfork = vma.dontfork;
     v.account = vma.account;
     insertVma(mm, v);

@@ -38,11 +38,7 @@ export function splitVma(k: Kernel, v: Vma, addr: number): Vma {
   v.mm.vmas.remove(v);
   v.end = addr;
   v.mm.vmas.insert(v);
-  if (v.shared) {
-    tail.space = v.space;
-  } else {
-    k.design.split(v, tail);
-  }
+  if (!v.shared) k.design.split(v, tail);
   insertVma(v.mm, tail);
   return tail;
 }
@@ -57,7 +53,6 @@ export function removeVma(k: Kernel, v: Vma): void {
 /** Detach a vma that is no longer in its mm's list from design and file. */
 function dropFromObjects(k: Kernel, v: Vma): void {
   if (!v.shared) k.design.remove(v);
-  else v.space = null;
   const f = v.file;
   if (f !== null) {
     f.mappings.delete(v);
@@ -120,12 +115,9 @@ export function tryMergePair(k: Kernel, a: Vma, b: Vma): boolean {
   // is_mergeable_anon_vma(): the same anon_vma, or one side without one
   // that did not come with a fork; then the design must agree too.
   if (!mergeable(k, a, b)) return false;
-  if (a.shared) {
-    // Same file (or the same shm object) at contiguous offsets.
-    b.space = null;
-  } else if (!k.design.tryMerge(a, b)) {
-    return false;
-  }
+  // Shared vmas (the same file or shm object at contiguous offsets) need
+  // nothing more; for private ones the design must agree.
+  if (!a.shared && !k.design.tryMerge(a, b)) return false;
   const mm = a.mm;
   mm.vmas.remove(b);
   if (b.file !== null) b.file.mappings.delete(b);

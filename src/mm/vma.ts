@@ -8,7 +8,6 @@
 //   (the seed: "It's simply vm_pgoff == index, however the mapping was
 //   mremapped"). The page at address a has index pgoff + (a - start) / 4096.
 
-import type { AddressSpace } from './address-space.js';
 import { PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from './constants.js';
 import type { File } from './file.js';
 import type { MergeTag } from '../anon/merge-tag.js';
@@ -51,19 +50,10 @@ export class Vma {
     return this.linuxAnon.tag !== 0;
   }
 
-  // --- Anonymous-memory design state (private vmas) ---
   /**
-   * Tree design: the address_space this vma uses directly (for shared
-   * mappings, the file's page cache). Other designs may leave it null.
+   * The anonymous-memory design's own state for this private vma (Linux's
+   * vma->anon_vma slot); only the design reads it, null for shared vmas.
    */
-  space: AddressSpace | null = null;
-  /**
-   * Tree design: set on both vmas at fork (and on a new private file
-   * mapping, whose space is the file's); the next copy-on-write in this vma
-   * creates a new child space first.
-   */
-  cowNewSpace = false;
-  /** Free slot for a design's own per-vma state. */
   anon: unknown = null;
 
   constructor(
