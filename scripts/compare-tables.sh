@@ -4,6 +4,8 @@
 #   npm run tables
 # Every design runs every workload; `vmtree compare` fails if any two
 # designs print different output, so each table is also a correctness check.
+# The same workloads and sizes as TABLES in src/report/data.ts, from which
+# `npm run report` writes them into the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 v() { node bin/vmtree.js "$@"; }

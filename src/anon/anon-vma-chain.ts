@@ -97,6 +97,8 @@ import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
 import { anonVmaCompatible } from '../mm/merge-tag.js';
+import { anonVmaSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import type { DesignOptions } from './design.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVmaDesignBase } from './pte-design.js';
 
@@ -418,6 +420,17 @@ export class AnonVmaChainDesign extends AnonVmaChainBase {
     if (avcs !== this.avcs) fail(`${this.avcs} anon_vma_chains counted, ${avcs} in the chains`);
     // (P)
     this.checkAnonVmas(alive, active, fail);
+  }
+
+  /** anon_vmas under their parent, each vma under its own, chain links dashed. */
+  override snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return anonVmaSnapshot(this.name, vmas, this.live, {
+      parentOf: (av) => av.parent,
+      ownOf: (v) => AnonVmaChainDesign.st(v).anonVma,
+      chainOf: (v) => AnonVmaChainDesign.st(v).chain,
+      listOf: (av) => av.vmas,
+      forEachFrame: (v, fn) => this.ptes.forEachFrame(v, fn),
+    });
   }
 
   stats(): Record<string, number> {

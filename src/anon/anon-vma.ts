@@ -103,6 +103,8 @@
 import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
+import { anonVmaSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import type { DesignOptions } from './design.js';
 import { MergeTag, MergeTags } from '../mm/merge-tag.js';
 import { ANON_VMA_BYTES, AnonVmaDesignBase } from './pte-design.js';
@@ -262,6 +264,17 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
       }
     }
     this.checkSwapCache(fail);
+  }
+
+  /** One anon_vma per family, every vma of the family on its list. */
+  override snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return anonVmaSnapshot(this.name, vmas, this.live, {
+      parentOf: () => null,
+      ownOf: (v) => AnonVmaDesign.anonVma(v),
+      chainOf: () => [],
+      listOf: (av) => av.vmas,
+      forEachFrame: (v, fn) => this.ptes.forEachFrame(v, fn),
+    });
   }
 
   bytes(): number {

@@ -18,6 +18,7 @@
 // - A design holds its own references on the frames it keeps
 //   (FrameAllocator.get/put) and releases them when nothing can reach them.
 
+import type { DesignSnapshot } from '../draw/types.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Mm } from '../mm/mm.js';
@@ -147,6 +148,12 @@ export interface AnonDesign {
 
   /** Design counters, merged into the machine's stats. */
   stats(): Record<string, number>;
+
+  /**
+   * Its structures now, as a graph for `vmtree draw` (src/draw/): `vmas`
+   * are every vma of every live process, in process then address order.
+   */
+  snapshot?(vmas: readonly Vma[]): DesignSnapshot;
 }
 
 /** What a vma sees at an index, for checkers: a frame, a page in swap, or the base page (null). */

@@ -35,6 +35,8 @@ import { newOwnerId, type PageOwner } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
+import { pageShareSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import { AnonPtes } from './anon-ptes.js';
 import type { AnonDesign, Peek } from './design.js';
 import { MergeTag, MergeTags } from '../mm/merge-tag.js';
@@ -182,6 +184,11 @@ export abstract class PteDesign implements AnonDesign {
     };
     this.ptes.check(vmas, fail);
     this.checkState(vmas, fail);
+  }
+
+  /** The vmas and which anonymous pages they share (the anon_vma designs draw their objects instead). */
+  snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return pageShareSnapshot(this.name, vmas, (v, fn) => this.ptes.forEachFrame(v, fn));
   }
 
   heldFrames(): Map<Frame, number> {

@@ -64,6 +64,8 @@ import { swapIn } from '../mm/swap.js';
 import { Intervals } from '../mm/rangeset.js';
 import { XArray } from '../mm/xarray.js';
 import type { Vma } from '../mm/vma.js';
+import { spaceTreeSnapshot } from '../draw/snapshot.js';
+import type { DesignSnapshot } from '../draw/types.js';
 import type { AnonDesign, Peek } from './design.js';
 import { SpaceForest } from './space-forest.js';
 import { link, nodeOf, type NodeMapping, type SpaceNode } from './space-node.js';
@@ -352,6 +354,17 @@ export abstract class SpaceTreeDesign extends SpaceForest implements AnonDesign 
     // Pages belong to anonymous nodes, or to a file's (or shm's) page cache.
     const start = owner.file !== null ? this.roots.get(owner.file) ?? null : (owner as NodeMapping).node;
     rmapWalk(owner.file, start, frame.index, visit, this.walk);
+  }
+
+  /** The trees (src/draw/): nodes under their parents, file roots included, each with the vmas using it. */
+  snapshot(vmas: readonly Vma[]): DesignSnapshot {
+    return spaceTreeSnapshot(this.name, vmas, this.live, {
+      spaceOf: (v) => nodeOf(v),
+      parentOf: (s) => s.parent,
+      fileOf: (s) => s.file,
+      held: (s) => s.held,
+      cleared: (s) => s.cleared?.intervals() ?? [],
+    });
   }
 
   check(vmas: readonly Vma[]): void {

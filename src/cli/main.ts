@@ -37,7 +37,10 @@ import { recordCommand } from './record.js';
 import { CliError, EXIT } from './exit.js';
 import { genCommand } from './gen.js';
 import { defaultIO, makeContext, type CliContext, type CliIO, type Subcommand } from './io.js';
+import { drawCommand } from './draw.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+import { sweepCommand } from './sweep.js';
 import { verifyCommand } from './verify.js';
 import { workloadCommand } from './workload.js';
 
@@ -49,6 +52,9 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   workloadCommand,
   compareCommand,
   recordCommand,
+  sweepCommand,
+  drawCommand,
+  reportCommand,
 ];
 
 function readVersion(): string {
