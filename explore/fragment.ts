@@ -7,6 +7,11 @@ export interface ViewState {
   /** The trace's file name, for error messages. */
   name: string;
   trace: string;
+  /**
+   * The trace's bytes are its characters' codes (`vmtree explore` of a file
+   * that is not UTF-8); otherwise its UTF-8 encoding, as an editor saves it.
+   */
+  latin1: boolean;
   design: string;
   /** A second design stepping alongside ('' for none). */
   compare: string;

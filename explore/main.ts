@@ -12,6 +12,7 @@ import { diffSnapshots, Session, vmaObjects, type ExploreSettings, type MachineV
 import { MIN_FRAMES } from '../src/mm/machine.js';
 import { TraceError, type Command } from '../src/trace/ast.js';
 import { parseTrace } from '../src/trace/parse.js';
+import { Buffer } from './buffer-shim.js';
 import { EXAMPLES } from './examples.js';
 import { decodeState, encodeState, type ViewState } from './fragment.js';
 import { esc, VirtualList } from './vlist.js';
@@ -58,6 +59,7 @@ const frameList = new VirtualList($('frame-list'), ROW);
 const st: ViewState = {
   name: EXAMPLES[0]!.name,
   trace: EXAMPLES[0]!.trace,
+  latin1: false,
   design: DEFAULT_DESIGN,
   compare: '',
   frames: null,
@@ -114,7 +116,9 @@ function rebuild(): void {
   parseError = null;
   cmds = [];
   try {
-    cmds = parseTrace(st.trace, st.name);
+    // The bytes a file holding this text would have, so errors quote
+    // tokens exactly as `vmtree run` does.
+    cmds = parseTrace(Buffer.from(st.trace, st.latin1 ? 'latin1' : 'utf8') as unknown as Parameters<typeof parseTrace>[0], st.name);
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     parseError = e;
@@ -141,6 +145,7 @@ el.example.addEventListener('change', () => {
   const ex = EXAMPLES[Number(el.example.value)]!;
   st.name = ex.name;
   st.trace = ex.trace;
+  st.latin1 = false;
   el.name.value = st.name;
   el.trace.value = st.trace;
   el.trace.scrollTop = 0;
@@ -361,19 +366,22 @@ function paintProcesses(view: MachineView, before: MachineView | null, snaps: (D
     const mapped = p.ptes.filter((t) => t.state !== 'swapped').length;
     const swapped = p.ptes.length - mapped;
     rows.push(`<div class="r ph"><b>${esc(p.name)}</b> <span class="muted">${p.vmas.length} vma${p.vmas.length === 1 ? '' : 's'} · ${mapped} pte${mapped === 1 ? '' : 's'}${swapped > 0 ? ` · ${swapped} in swap` : ''}${p.swapUnknown ? ' · (swap of huge vmas not shown)' : ''}</span></div>`);
-    rows.push('<div class="r sub">vmas (as maps prints them) → the object each uses</div>');
+    rows.push('<div class="r sub">vmas (as maps prints them), each with the design\'s object it uses</div>');
     for (const v of p.vmas) {
       const key = `${p.name} ${/^\S+/.exec(v.text)![0]}`;
-      const objs = v.shared
-        ? '<span class="obj">page cache (shared mapping)</span>'
-        : objects.map((o, i) => {
-          // The snapshot's view of the object; without one, the space the
-          // machine knows of (only the main design's: its view is the one inspected).
-          const what = o.get(key) ?? (i === 0 && v.space !== '' ? v.space : snaps[i] === null ? '(this design draws nothing)' : '—');
-          return `<span class="obj${i > 0 ? ' b' : ''}">${sessions.length > 1 ? `${esc(sessions[i]!.settings.design)}: ` : ''}${esc(what)}</span>`;
-        }).join(' ');
       const cls = before !== null && !oldVmas.has(`${p.name} ${v.text}`) ? ' new' : '';
-      rows.push(`<div class="r vma${cls}" title="${esc(v.text)}"><code>${esc(v.text)}</code> ${objs}</div>`);
+      rows.push(`<div class="r vma${cls}"><code>${esc(v.text)}</code></div>`);
+      if (v.shared) {
+        rows.push('<div class="r obj">↳ the file\'s page cache (a shared mapping: no design involved)</div>');
+        continue;
+      }
+      objects.forEach((o, i) => {
+        // The snapshot's view of the object; without one, the space the
+        // machine knows of (the main design's only: its machine is the one inspected).
+        const what = o.get(key) ?? (i === 0 && v.space !== '' ? v.space : snaps[i] === null ? 'this design draws nothing yet' : 'none yet');
+        const who = sessions.length > 1 ? `${esc(sessions[i]!.settings.design)}: ` : '';
+        rows.push(`<div class="r obj${i > 0 ? ' b' : ''}" title="${esc(what)}">↳ ${who}${esc(what)}</div>`);
+      });
     }
     rows.push('<div class="r sub">page table</div>');
     if (p.ptes.length === 0) rows.push('<div class="r muted">  no pages mapped</div>');
@@ -495,6 +503,7 @@ async function load(): Promise<void> {
     const s = await decodeState(location.hash.slice(1));
     if (s !== null) {
       if (typeof s.trace === 'string') st.trace = s.trace;
+      st.latin1 = s.latin1 === true;
       if (typeof s.name === 'string') st.name = s.name;
       if (typeof s.design === 'string' && s.design in DESIGNS) st.design = s.design;
       if (typeof s.compare === 'string' && (s.compare === '' || s.compare in DESIGNS)) st.compare = s.compare;

@@ -19,6 +19,7 @@ import { MORE_SUBCOMMANDS } from './commands.js';
 import { addSweep } from './cli/sweep.js';
 import { addDraw } from './cli/draw.js';
 import { addReport } from './cli/report.js';
+import { addExplore } from './cli/explore.js';
 import { OutOfMemoryError } from './mm/frames.js';
 import { Machine, MIN_FRAMES, type MachineOptions } from './mm/machine.js';
 import { TraceError, type Command as TraceCommand } from './trace/ast.js';
@@ -291,7 +292,7 @@ const addGen: Subcommand = (program, ctx) => {
  * The subcommands, in the order `vmtree --help` lists them. Add new ones
  * (verify, workload, compare, ...) here.
  */
-export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep, addDraw, addReport];
+export const SUBCOMMANDS: Subcommand[] = [addRun, addGen, ...MORE_SUBCOMMANDS, addSweep, addDraw, addReport, addExplore];
 
 function readVersion(): string {
   try {

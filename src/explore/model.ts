@@ -198,6 +198,7 @@ export class Session {
   counters(): Record<string, number> {
     const peaks = this.m as unknown as Record<'vmasPeak' | 'structuresPeak' | 'metadataPeak' | 'unreachablePeak', number>;
     const saved = [peaks.vmasPeak, peaks.structuresPeak, peaks.metadataPeak, peaks.unreachablePeak] as const;
+    if (saved.some((v) => typeof v !== 'number')) throw new Error("Session.counters: Machine's peak fields were renamed");
     try {
       return this.m.stats();
     } finally {
