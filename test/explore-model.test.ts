@@ -103,5 +103,11 @@ describe('explore model', () => {
     // a1 changed in place (same kind, no process): not gone; x's vma is.
     expect(d.removed).toEqual(['vma (x): 0x1000-0x2000 rw-p anon']);
     expect(diffSnapshots(after, after).changed.size).toBe(0);
+    // Nothing but the parent changes: the vma moved to another anon_vma.
+    const moved: DesignSnapshot = { ...after, nodes: after.nodes.map((n) => (n.id === 'v0' ? { ...n, parent: 'a0' } : n)) };
+    expect([...diffSnapshots(after, moved).changed]).toEqual(['v0']);
+    // A page more in a1 marks a1, not the vmas under it.
+    const grown: DesignSnapshot = { ...after, nodes: after.nodes.map((n) => (n.id === 'a1' ? { ...n, lines: ['2 pages'] } : n)) };
+    expect([...diffSnapshots(after, grown).changed]).toEqual(['a1']);
   });
 });

@@ -329,57 +329,61 @@ function inspectProcess(m: Machine, mm: Mm, users: Map<Frame, string[]>): Proces
 /**
  * What changed between two snapshots. Snapshot ids are positions (they
  * change when an earlier node goes), so nodes are matched by what they
- * show: kind, process, lines, and the same of their parent. A node of the
- * new snapshot with no look-alike left in the old one is changed (new, or
- * its pages, vmas or parent changed).
+ * show: kind, process and lines, in order. A new node with no look-alike
+ * in the old snapshot is changed: in place if an unmatched old node of the
+ * same kind and process is left (an anon_vma that got a page), else new.
+ * A matched node whose parent is not its old parent's match moved (a vma
+ * given a new space): changed too. Old nodes left over are gone.
  */
 export function diffSnapshots(before: DesignSnapshot | null, after: DesignSnapshot | null): SnapshotDiff {
   const changed = new Set<string>();
   const removed: string[] = [];
   if (after === null) return { changed, removed };
-  const sigs = (s: DesignSnapshot): Map<string, string> => {
-    const byId = new Map(s.nodes.map((n) => [n.id, n]));
-    const own = (n: SnapshotNode): string => `${n.kind}\u0000${n.owner ?? ''}\u0000${n.lines.join('\u0001')}`;
-    const out = new Map<string, string>();
-    for (const n of s.nodes) {
-      const p = n.parent === undefined ? undefined : byId.get(n.parent);
-      out.set(n.id, `${own(n)}\u0002${p === undefined ? '' : own(p)}`);
-    }
-    return out;
-  };
-  const count = new Map<string, number>();
-  const oldNodes = new Map<string, SnapshotNode[]>();
-  if (before !== null) {
-    const bs = sigs(before);
-    for (const n of before.nodes) {
-      const k = bs.get(n.id)!;
-      count.set(k, (count.get(k) ?? 0) + 1);
-      const l = oldNodes.get(k) ?? [];
-      l.push(n);
-      oldNodes.set(k, l);
-    }
-  }
-  const as = sigs(after);
-  for (const n of after.nodes) {
-    const k = as.get(n.id)!;
-    const c = count.get(k) ?? 0;
-    if (c > 0) count.set(k, c - 1);
-    else changed.add(n.id);
-  }
-  // An old node without a look-alike is gone, unless a changed node of the
-  // same kind and process took its place (an anon_vma that got a page).
-  const took = new Map<string, number>();
+  const own = (n: SnapshotNode): string => `${n.kind}\u0000${n.owner ?? ''}\u0000${n.lines.join('\u0001')}`;
   const kindOwner = (n: SnapshotNode): string => `${n.kind}\u0000${n.owner ?? ''}`;
-  for (const n of after.nodes) if (changed.has(n.id)) took.set(kindOwner(n), (took.get(kindOwner(n)) ?? 0) + 1);
-  for (const [k, c] of count) {
-    for (const n of (oldNodes.get(k) ?? []).slice(0, c)) {
-      const t = took.get(kindOwner(n)) ?? 0;
-      if (t > 0) {
-        took.set(kindOwner(n), t - 1);
-        continue;
-      }
-      removed.push(`${n.kind === 'space' ? 'address_space' : n.kind}${n.owner !== undefined ? ` (${n.owner})` : ''}: ${n.lines.join(', ')}`);
+  const unmatched = new Map<string, SnapshotNode[]>();
+  for (const n of before?.nodes ?? []) {
+    const l = unmatched.get(own(n));
+    if (l === undefined) unmatched.set(own(n), [n]);
+    else l.push(n);
+  }
+  /** old id -> new id */
+  const match = new Map<string, string>();
+  const was = new Map<string, SnapshotNode>();
+  const fresh: SnapshotNode[] = [];
+  for (const n of after.nodes) {
+    const o = unmatched.get(own(n))?.shift();
+    if (o === undefined) {
+      fresh.push(n);
+      continue;
     }
+    match.set(o.id, n.id);
+    was.set(n.id, o);
+  }
+  const leftByKind = new Map<string, SnapshotNode[]>();
+  for (const l of unmatched.values()) {
+    for (const o of l) {
+      const k = kindOwner(o);
+      const list = leftByKind.get(k);
+      if (list === undefined) leftByKind.set(k, [o]);
+      else list.push(o);
+    }
+  }
+  for (const n of fresh) {
+    changed.add(n.id);
+    const o = leftByKind.get(kindOwner(n))?.shift();
+    if (o !== undefined) match.set(o.id, n.id);
+  }
+  for (const n of after.nodes) {
+    const o = was.get(n.id);
+    if (o === undefined) continue;
+    const parentNow = o.parent === undefined ? undefined : match.get(o.parent);
+    if (parentNow !== n.parent) changed.add(n.id);
+  }
+  const order = new Map((before?.nodes ?? []).map((n, i) => [n.id, i]));
+  const gone = [...leftByKind.values()].flat().sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  for (const n of gone) {
+    removed.push(`${n.kind === 'space' ? 'address_space' : n.kind}${n.owner !== undefined ? ` (${n.owner})` : ''}: ${n.lines.join(', ')}`);
   }
   return { changed, removed };
 }
