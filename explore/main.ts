@@ -73,6 +73,8 @@ let cmds: Command[] = [];
 let parseError: TraceError | null = null;
 let sessions: Session[] = [];
 let lines: string[] = [];
+/** Lines that hold a command. */
+let cmdLines = new Set<number>();
 /** What the page shows now, for the tests (window.vmtreeExplore). */
 let shown: { snapshots: (DesignSnapshot | null)[]; diffs: SnapshotDiff[]; view: MachineView | null } = { snapshots: [], diffs: [], view: null };
 
@@ -106,7 +108,7 @@ function controlsFromSettings(): void {
   el.zero.checked = st.zeroPage;
   el.name.value = st.name;
   el.trace.value = st.trace;
-  const ex = EXAMPLES.findIndex((e) => e.name === st.name && e.trace === st.trace);
+  const ex = EXAMPLES.findIndex((e) => e.trace === st.trace);
   el.example.value = ex >= 0 ? String(ex) : 'own';
 }
 
@@ -123,6 +125,7 @@ function rebuild(): void {
     if (!(e instanceof TraceError)) throw e;
     parseError = e;
   }
+  cmdLines = new Set(cmds.map((c) => c.line));
   const make = (design: string): Session => {
     const s: ExploreSettings = { design, cut: st.cut, merge: st.merge, zeroPage: st.zeroPage };
     if (st.frames !== null) s.frames = st.frames;
@@ -230,11 +233,10 @@ function paintGutter(): void {
   const cur = sessions[0]?.current?.line ?? 0;
   const next = cmds[st.pos]?.line ?? 0;
   const bad = parseError?.line ?? 0;
-  const isCmd = new Set(cmds.map((c) => c.line));
   let g = '';
   let h = '';
   for (let n = first; n <= last; n++) {
-    const cls = n === bad ? 'err' : n === cur ? 'cur' : n === next ? 'next' : isCmd.has(n) && n < cur ? 'ran' : '';
+    const cls = n === bad ? 'err' : n === cur ? 'cur' : n === next ? 'next' : n < cur && cmdLines.has(n) ? 'ran' : '';
     const y = (n - 1) * LINE - top + 4;
     g += `<div data-line="${n}" class="${cls}" style="top:${y}px" title="run to line ${n}">${n === cur ? '▶ ' : ''}${n}</div>`;
     if (cls !== '' && cls !== 'ran') h += `<div class="${cls}" style="top:${y}px"></div>`;
@@ -255,6 +257,8 @@ function revealLine(n: number): void {
 // Showing a position
 
 let viz: Viz | null = null;
+/** What show() computed last, reused as "before" by a step forward. */
+let last: { sessions: Session[]; pos: number; snapshots: (DesignSnapshot | null)[]; counters: Record<string, number>[]; view: MachineView } | null = null;
 let showing = 0;
 
 async function show(p: number): Promise<void> {
@@ -263,8 +267,17 @@ async function show(p: number): Promise<void> {
   const before: (DesignSnapshot | null)[] = [];
   const beforeCounters: (Record<string, number> | null)[] = [];
   let beforeView: MachineView | null = null;
+  // A step forward: what was shown is the state before this command.
+  const reuse = last !== null && last.sessions === sessions && last.pos === st.pos - 1 && st.pos > 0;
+  if (reuse) {
+    before.push(...last!.snapshots);
+    beforeCounters.push(...last!.counters);
+    beforeView = last!.view;
+  }
   for (const [i, s] of sessions.entries()) {
-    if (st.pos > 0) {
+    if (reuse) {
+      // nothing to compute
+    } else if (st.pos > 0) {
       s.goTo(st.pos - 1);
       before.push(s.snapshot());
       beforeCounters.push(s.counters());
@@ -287,7 +300,9 @@ async function show(p: number): Promise<void> {
   paintResults();
   paintProcesses(view, beforeView, snaps);
   paintFrames(view, beforeView);
-  paintCounters(sessions.map((s) => s.counters()), beforeCounters);
+  const counters = sessions.map((s) => s.counters());
+  last = { sessions, pos: st.pos, snapshots: snaps, counters, view };
+  paintCounters(counters, beforeCounters);
   await paintPictures(snaps, diffs, token);
   if (token !== showing) return;
   void saveFragment();
@@ -460,7 +475,7 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
     const head = `<div class="phead"><b>${esc(design)}</b> <span class="muted">${s === null ? '' : `${s.nodes.filter((n) => n.kind !== 'vma' && n.kind !== 'pages').length} objects`}</span>` +
       `<button class="zoom" data-i="${i}" title="fit / actual size">⤢</button></div>`;
     const body = s === null
-      ? `<div class="nopic">The ${esc(design)} design cannot draw its structures yet (it has no snapshot()).</div>`
+      ? `<div class="nopic">The ${esc(design)} design cannot draw its structures yet (it has no snapshot()).${i === 0 && v0HasSpaces() ? '<br>Each vma\'s address_space is listed under it in Processes below.' : ''}</div>`
       : `<div class="svg" data-i="${i}">${svgs[i]}</div>`;
     const gone = d.removed.length === 0 ? '' : `<div class="gone">gone: ${d.removed.slice(0, 8).map(esc).join('; ')}${d.removed.length > 8 ? ` … +${d.removed.length - 8}` : ''}</div>`;
     panes.push(`<div class="pane">${head}${body}${gone}</div>`);
@@ -480,12 +495,35 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
       if (id !== undefined && diffs[i]!.changed.has(id)) node.classList.add('changed');
     });
   }
+  fitPictures();
+}
+
+/** Whether the main design's vmas list their spaces (tree, shadow). */
+const v0HasSpaces = (): boolean => shown.view?.processes.some((p) => p.vmas.some((v) => v.space !== '')) ?? false;
+
+/**
+ * Fit a picture to its pane unless that would make its text too small to
+ * read (under 85%): then show it at 85% and let the pane scroll.
+ */
+function fitPictures(): void {
+  el.pictures.querySelectorAll<HTMLElement>('.svg').forEach((box) => {
+    const svg = box.querySelector('svg');
+    if (svg === null) return;
+    const natural = svg.viewBox.baseVal.width * (4 / 3); // Graphviz sizes are in points
+    const avail = box.clientWidth - 4;
+    if (box.classList.contains('actual')) svg.style.width = `${natural}px`;
+    else svg.style.width = natural <= avail ? `${natural}px` : `${Math.max(avail, natural * 0.85)}px`;
+    svg.style.height = 'auto';
+  });
 }
 
 el.pictures.addEventListener('click', (e) => {
   const b = (e.target as HTMLElement).closest<HTMLElement>('.zoom');
-  if (b !== null) el.pictures.querySelector(`.svg[data-i="${b.dataset.i}"]`)?.classList.toggle('actual');
+  if (b === null) return;
+  el.pictures.querySelector(`.svg[data-i="${b.dataset.i}"]`)?.classList.toggle('actual');
+  fitPictures();
 });
+new ResizeObserver(fitPictures).observe(el.pictures);
 
 // ---------------------------------------------------------------------------
 // The URL fragment

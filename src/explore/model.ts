@@ -10,6 +10,7 @@
 // counters are taken so that the machine's peaks stay exactly as
 // `vmtree run` would leave them (see counters()).
 
+import type { AddressSpace } from '../mm/address-space.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import type { Frame } from '../mm/frames.js';
 import { OutOfMemoryError } from '../mm/frames.js';
@@ -249,7 +250,8 @@ export function inspect(m: Machine): MachineView {
   const processes: ProcessView[] = [];
   const users = new Map<Frame, string[]>();
   const procs = [...m.procs.values()];
-  for (const mm of procs) processes.push(inspectProcess(m, mm, users));
+  const num = spaceNumbers(m);
+  for (const mm of procs) processes.push(inspectProcess(m, mm, users, num));
   const frames: FrameView[] = [];
   for (const [f, u] of users) {
     if (f === m.frames.zero) continue;
@@ -270,18 +272,29 @@ export function inspect(m: Machine): MachineView {
   return { processes, frames, framesInUse: m.frames.inUse };
 }
 
-function spaceText(v: Vma): string {
+/**
+ * Spaces numbered 1, 2, ... in order of creation. Owner ids come from one
+ * counter for the whole program, so running the trace again (step back)
+ * would give new ids; their order is the same every time.
+ */
+function spaceNumbers(m: Machine): Map<AddressSpace, number> {
+  const all = new Set<AddressSpace>();
+  for (const v of m.allVmas()) for (let s = v.space; s !== null && !all.has(s); s = s.parent) all.add(s);
+  return new Map([...all].sort((a, b) => a.id - b.id).map((s, i) => [s, i + 1]));
+}
+
+function spaceText(v: Vma, num: Map<AddressSpace, number>): string {
   const s = v.space;
   if (s === null) return '';
-  if (s.file !== null && s.parent === null) return `the file's page cache (address_space #${s.id})`;
+  if (s.file !== null && s.parent === null) return `the file's page cache (address_space #${num.get(s)})`;
   let depth = 0;
   for (let p = s.parent; p !== null; p = p.parent) depth++;
   const n = s.pages.size + (s.swapped?.size ?? 0);
-  return `address_space #${s.id}: ${n} page${n === 1 ? '' : 's'}, depth ${depth}${s.parent === null ? '' : `, parent #${s.parent.id}`}${v.cowNewSpace ? ', next COW makes a child space' : ''}`;
+  return `address_space #${num.get(s)}: ${n} page${n === 1 ? '' : 's'}, depth ${depth}${s.parent === null ? '' : `, parent #${num.get(s.parent)}`}${v.cowNewSpace ? ', next COW makes a child space' : ''}`;
 }
 
-function inspectProcess(m: Machine, mm: Mm, users: Map<Frame, string[]>): ProcessView {
-  const vmas: VmaView[] = mm.vmas.list.map((v) => ({ start: v.start, end: v.end, text: vmaText(v), shared: v.shared, space: v.shared ? '' : spaceText(v) }));
+function inspectProcess(m: Machine, mm: Mm, users: Map<Frame, string[]>, num: Map<AddressSpace, number>): ProcessView {
+  const vmas: VmaView[] = mm.vmas.list.map((v) => ({ start: v.start, end: v.end, text: vmaText(v), shared: v.shared, space: v.shared ? '' : spaceText(v, num) }));
   const ptes: PteView[] = [];
   const leaves = [...mm.pt.leaves.entries()].sort((a, b) => a[0] - b[0]);
   for (const [li, leaf] of leaves) {
