@@ -126,6 +126,7 @@ function rebuild(): void {
     parseError = e;
   }
   cmdLines = new Set(cmds.map((c) => c.line));
+  el.gutter.style.width = `${String(lines.length).length + 3.5}ch`;
   const make = (design: string): Session => {
     const s: ExploreSettings = { design, cut: st.cut, merge: st.merge, zeroPage: st.zeroPage };
     if (st.frames !== null) s.frames = st.frames;
@@ -195,7 +196,7 @@ document.addEventListener('keydown', (e) => {
   const t = e.target as HTMLElement;
   if (t === el.trace || t instanceof HTMLInputElement || t instanceof HTMLSelectElement) return;
   const act: Record<string, () => number> = {
-    ArrowRight: () => st.pos + 1, ArrowDown: () => st.pos + 1, ' ': () => st.pos + 1,
+    ArrowRight: () => st.pos + 1, ArrowDown: () => st.pos + 1,
     ArrowLeft: () => st.pos - 1, ArrowUp: () => st.pos - 1, Home: () => 0, End: () => cmds.length,
   };
   const f = act[e.key];
@@ -496,6 +497,15 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
     });
   }
   fitPictures();
+  // Bring the first change into view in a picture wider than its pane.
+  el.pictures.querySelectorAll<HTMLElement>('.svg').forEach((box) => {
+    const node = box.querySelector('g.node.changed');
+    if (node === null || box.scrollWidth <= box.clientWidth) return;
+    const r = node.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    box.scrollLeft += r.left + r.width / 2 - (b.left + b.width / 2);
+    box.scrollTop += r.top + r.height / 2 - (b.top + b.height / 2);
+  });
 }
 
 /** Whether the main design's vmas list their spaces (tree, shadow). */
