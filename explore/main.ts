@@ -304,6 +304,7 @@ async function show(p: number): Promise<void> {
   const counters = sessions.map((s) => s.counters());
   last = { sessions, pos: st.pos, snapshots: snaps, counters, view };
   paintCounters(counters, beforeCounters);
+  if (parseError === null) paintEvents(counters, beforeCounters);
   await paintPictures(snaps, diffs, token);
   if (token !== showing) return;
   void saveFragment();
@@ -347,6 +348,32 @@ function paintNow(): void {
   const next = cmds[st.pos];
   if (next !== undefined && parseError === null) html += `<div class="next">next: <span class="ln">line ${next.line}</span> <code>${esc(srcLine(next.line))}</code></div>`;
   el.now.innerHTML = html + errs.join('');
+}
+
+/** Counters whose change says what a command did, in words. */
+const EVENTS: [string, string][] = [
+  ['readFaults', 'read fault'], ['writeFaults', 'write fault'], ['sigsegv', 'SIGSEGV'], ['sigbus', 'SIGBUS'],
+  ['zeroFills', 'zero-filled a new page'], ['cowCopies', 'copy-on-write: copied the page'],
+  ['cowReuses', 'copy-on-write: reused the page (no one else could see it)'],
+  ['swapIns', 'swapped in'], ['swapOuts', 'swapped out'], ['pagesReclaimed', 'page reclaimed'],
+  ['spacesCreated', 'new address_space'], ['spacesFreed', 'address_space freed'], ['cuts', 'cut'], ['merges', 'spaces merged'],
+  ['garbagePagesFreed', 'unreachable page freed'],
+  ['anonVmasCreated', 'new anon_vma'], ['anonVmasFreed', 'anon_vma freed'], ['anonVmaForkReuses', 'anon_vma reused at fork'],
+];
+
+/** What the last command did, per design, from the counters' changes. */
+function paintEvents(now: Record<string, number>[], before: (Record<string, number> | null)[]): void {
+  const lines: string[] = [];
+  now.forEach((c, i) => {
+    const b = before[i];
+    if (b === null || b === undefined) return;
+    const ev = EVENTS.flatMap(([k, words]) => {
+      const d = (c[k] ?? 0) - (b[k] ?? 0);
+      return d > 0 ? [`<span class="ev">${d > 1 ? `${d} × ` : ''}${words}</span>`] : [];
+    });
+    if (ev.length > 0) lines.push(`<div class="evs">${sessions.length > 1 ? `<b>${esc(sessions[i]!.settings.design)}</b>: ` : ''}${ev.join(' ')}</div>`);
+  });
+  el.now.insertAdjacentHTML('beforeend', lines.join(''));
 }
 
 function paintResults(): void {
@@ -503,6 +530,7 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
     if (node === null || box.scrollWidth <= box.clientWidth) return;
     const r = node.getBoundingClientRect();
     const b = box.getBoundingClientRect();
+    if (r.left >= b.left && r.right <= b.right && r.top >= b.top && r.bottom <= b.bottom) return;
     box.scrollLeft += r.left + r.width / 2 - (b.left + b.width / 2);
     box.scrollTop += r.top + r.height / 2 - (b.top + b.height / 2);
   });

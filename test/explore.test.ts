@@ -151,6 +151,7 @@ describe.skipIf(!have)('vmtree explore in Chromium', () => {
     let pos = fork;
     while ((await counters(page)).cowCopies![0] === '0') await click(page, 'step', ++pos);
     expect(await page.textContent('#now')).toContain('b write 0x100000000000 2');
+    expect(await page.textContent('#now')).toContain('copy-on-write: copied the page');
     await page.screenshot({ path: path.join(SHOTS, 'explore-spec-first-cow.png'), fullPage: true });
 
     // Both processes' ptes: b writes its own copy, a's page is no longer shared.
