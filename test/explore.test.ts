@@ -278,6 +278,28 @@ describe.skipIf(!have)('vmtree explore in Chromium', () => {
     await page.close();
   });
 
+  it('every built-in example runs to its end on every design, in little memory too', async () => {
+    const page = await open(PAGE_URL.href);
+    const examples = await page.$$eval('#example option', (os) => os.map((o) => (o as HTMLOptionElement).value).filter((v) => v !== 'own'));
+    const designs = await page.$$eval('#design option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(examples.length).toBeGreaterThanOrEqual(9);
+    expect(designs.length).toBeGreaterThanOrEqual(6);
+    for (const ex of examples) {
+      await page.selectOption('#example', ex);
+      for (const [k, d] of designs.entries()) {
+        await page.selectOption('#design', d);
+        await page.fill('#frames', k % 2 === 0 ? '' : '6');
+        await page.dispatchEvent('#frames', 'change');
+        if (!(await page.isDisabled('#end'))) await page.click('#end');
+        await page.waitForFunction(() => document.getElementById('end')!.hasAttribute('disabled'));
+        expect(await page.textContent('#pictures')).not.toBe('');
+        // Every command ran (none ran out of memory).
+        expect(await page.textContent('#where')).toMatch(/^(\d+) of \1 commands run$/);
+      }
+    }
+    await page.close();
+  });
+
   it('--serve: the page on 127.0.0.1 only', async () => {
     const server = await serveExplore(readFileSync(PAGE_URL), 0);
     try {
