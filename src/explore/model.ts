@@ -219,13 +219,16 @@ export function vmaObjects(snap: DesignSnapshot | null): Map<string, string> {
   if (snap === null) return out;
   const byId = new Map(snap.nodes.map((n) => [n.id, n]));
   const kindName: Record<SnapshotNode['kind'], string> = { space: 'address_space', anon_vma: 'anon_vma', vma: 'vma', pages: 'pages' };
+  // scan and pte-chain keep no objects: a vma's pages are its ptes.
+  const objectless = !snap.nodes.some((n) => n.kind === 'space' || n.kind === 'anon_vma');
   for (const n of snap.nodes) {
     if (n.kind !== 'vma' || n.owner === undefined) continue;
     const range = /^0x[0-9a-f]+-0x[0-9a-f]+/.exec(n.lines[0] ?? '')?.[0];
     if (range === undefined) continue;
     const p = n.parent === undefined ? undefined : byId.get(n.parent);
     const chains = snap.edges.filter((e) => e.from === n.id && e.kind === 'chain').length;
-    let what = p === undefined ? 'none yet' : `${kindName[p.kind]} ${p.id}: ${p.lines.join(', ')}`;
+    let what = objectless ? `no object (${snap.design} keeps none: ${n.lines.slice(1).join(', ') || 'its ptes are all'})`
+      : p === undefined ? 'none yet' : `${kindName[p.kind]} ${p.id}: ${p.lines.join(', ')}`;
     if (chains > 0) what += ` (+${chains} on its chain)`;
     out.set(`${n.owner} ${range}`, what);
   }
