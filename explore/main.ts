@@ -262,7 +262,18 @@ let viz: Viz | null = null;
 let last: { sessions: Session[]; pos: number; snapshots: (DesignSnapshot | null)[]; counters: Record<string, number>[]; view: MachineView } | null = null;
 let showing = 0;
 
+/** Show position p (commands run); a crash of the simulator is shown, not swallowed. */
 async function show(p: number): Promise<void> {
+  try {
+    await showAt(p);
+  } catch (e) {
+    el.now.innerHTML = `<div class="oom">internal error (a bug in vmtree; please report it with this page's link):\n${esc((e as Error).stack ?? String(e))}</div>`;
+    console.error(e);
+    document.body.dataset.rendered = 'error';
+  }
+}
+
+async function showAt(p: number): Promise<void> {
   const token = ++showing;
   st.pos = Math.max(0, Math.min(p, cmds.length));
   const before: (DesignSnapshot | null)[] = [];
@@ -479,7 +490,6 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
   const panes: string[] = [];
   const svgs: (string | null)[] = [];
   for (const [i, s] of snaps.entries()) {
-    const design = sessions[i]!.settings.design;
     if (s === null) {
       svgs.push(null);
       continue;
@@ -495,7 +505,6 @@ async function paintPictures(snaps: (DesignSnapshot | null)[], diffs: SnapshotDi
       lastSvg.set(i, cached);
     }
     svgs.push(cached.svg.replace(/^[\s\S]*?(<svg)/, '$1'));
-    void design;
   }
   for (const [i, s] of snaps.entries()) {
     const design = sessions[i]!.settings.design;
