@@ -14,7 +14,8 @@
 //       file's directory or from the repository root, so it must stay
 //       inside from both: write repository paths from the root
 //       (`docs/vmtrace.md`), not relative to the file.
-//   (2) No absolute path into a workspace or home directory, no file URL.
+//   (2) No absolute path into a workspace or home directory, as a path or a
+//       file URL (a file URL as such, `file:///…/dist/…` in an example, is fine).
 //   (3) Every relative link in README.md and docs/*.md resolves to a
 //       tracked file (or a directory holding some), and a `#anchor` on a
 //       markdown target names one of its headings.
@@ -96,10 +97,12 @@ export function findEscapes(rel: string, text: string): Finding[] {
     const fromRoot = path.posix.normalize(p);
     const moduleLike = MODULE_CONTEXT.test(before);
     const mdLink = rel.endsWith('.md') && /\]\(\s*<?$/.test(before);
-    const bad = moduleLike || mdLink ? escapes(fromDir) : escapes(fromDir) || escapes(fromRoot);
+    // JSON paths (tsconfig's extends, include) are the tools' too: from the file's directory.
+    const toolPath = moduleLike || mdLink || rel.endsWith('.json');
+    const bad = toolPath ? escapes(fromDir) : escapes(fromDir) || escapes(fromRoot);
     if (bad) found.push({ file: rel, line: lineOf(text, at), message: `path '${p}' leads outside the repository` });
   }
-  for (const m of text.matchAll(/(?:file:\/\/|(?<![\w.~-])\/(?:work|home|Users)\/)[^\s'"`)\]>]*/g)) {
+  for (const m of text.matchAll(/(?:file:\/\/(?=\/[^\s…'"`])|(?<![\w.~-])\/(?:work|home|Users)\/)[^\s'"`)\]>]*/g)) {
     found.push({ file: rel, line: lineOf(text, m.index), message: `absolute path '${m[0]}' points outside the repository` });
   }
   return found;

@@ -33,6 +33,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { compareCommand } from './compare.js';
+import { exploreCommand } from './explore.js';
 import { recordCommand } from './record.js';
 import { CliError, EXIT } from './exit.js';
 import { genCommand } from './gen.js';
@@ -55,6 +56,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   sweepCommand,
   drawCommand,
   reportCommand,
+  exploreCommand,
 ];
 
 function readVersion(): string {
