@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
+import type { Command } from '../src/trace/ast.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 
@@ -26,25 +27,27 @@ export const page = (i: number): string => hex(BASE + i * 4096);
 /** A trace: its text (string or bytes), or its lines. */
 export type TraceInput = string | Buffer | readonly string[];
 
-function bytes(trace: TraceInput): Buffer {
-  if (typeof trace === 'string') return Buffer.from(trace);
-  if (Buffer.isBuffer(trace)) return trace;
-  return Buffer.from((trace as readonly string[]).join('\n') + '\n');
+/** What the parser reads: text and bytes as given, lines joined (each ended by a newline). */
+function bytes(trace: TraceInput): Buffer | string {
+  if (typeof trace === 'string' || Buffer.isBuffer(trace)) return trace;
+  return (trace as readonly string[]).join('\n') + '\n';
 }
 
 /**
- * Run `trace` on a fresh machine made with `opts`, checking the invariants
- * after every command unless `check` is false; returns the machine and the
- * result body of each command (what follows the line number).
+ * Run `trace` (named `name` in parse errors) on a fresh machine made with
+ * `opts`, checking the invariants after every command unless `check` is
+ * false; returns the machine, the commands and the result body of each
+ * (what follows the line number).
  */
-export function runTrace(opts: MachineOptions, trace: TraceInput, check = true): { m: Machine; out: string[] } {
+export function runTrace(opts: MachineOptions, trace: TraceInput, check = true, name = 't'): { m: Machine; out: string[]; cmds: Command[] } {
   const m = new Machine(opts);
   const out: string[] = [];
-  for (const c of parseTrace(bytes(trace), 't')) {
+  const cmds = parseTrace(bytes(trace), name);
+  for (const c of cmds) {
     out.push(m.exec(c));
     if (check) checkInvariants(m);
   }
-  return { m, out };
+  return { m, out, cmds };
 }
 
 /** As runTrace, but the output as `vmtree run` prints it: `LINE BODY` lines. */
