@@ -5,11 +5,14 @@
 // kept counterexamples in test/regressions/, and the CLI run in-process.
 // They assert nothing themselves beyond the invariants (test/invariants.ts)
 // and the leak check; what each test expects stays in the test.
+// Also: whether the kernel oracle may be used, failing loudly under CI.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describe, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { Machine, type MachineOptions } from '../src/mm/machine.js';
+import { kernelOracleAvailable } from '../src/oracle/native.js';
 import type { Command } from '../src/trace/ast.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
@@ -147,4 +150,29 @@ export async function cli(args: string[]): Promise<{ status: number; stdout: str
     stderrIsTTY: false,
   });
   return { status, stdout, stderr };
+}
+
+// ---------------------------------------------------------------- the kernel oracle
+
+/** Whether the tests run under CI, where every prerequisite is required. */
+export const CI = process.env.CI === 'true';
+
+/**
+ * Whether the kernel oracle (build/vmrun, root, x86-64 Linux) is at hand.
+ * Without it, under CI=true, registers a failing test `suite` > "is
+ * available (required when CI=true)"; otherwise warns that `file` is
+ * skipped. The caller skips its kernel tests when `ok` is false.
+ */
+export function kernelOracle(suite: string, file: string): { ok: boolean; why?: string } {
+  const avail = kernelOracleAvailable();
+  if (!avail.ok && CI) {
+    describe(suite, () => {
+      it('is available (required when CI=true)', () => {
+        throw new Error(`kernel oracle unavailable: ${avail.why}`);
+      });
+    });
+  } else if (!avail.ok) {
+    console.warn(`${file} skipped: kernel oracle unavailable: ${avail.why}`);
+  }
+  return avail;
 }
