@@ -6,32 +6,9 @@
 // nothing leaked at the end.
 
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/machine.js';
-import { parseTrace } from '../src/trace/parse.js';
 import { workloadTrace } from '../src/workload/index.js';
-import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
-
-const BASE = 0x100000000000;
-const hex = (n: number): string => '0x' + n.toString(16);
-const page = (i: number): string => hex(BASE + i * 4096);
-
-function run(design: string, text: string, check = true): { m: Machine; out: string[] } {
-  const m = new Machine({ design });
-  const out: string[] = [];
-  for (const c of parseTrace(Buffer.from(text), 't')) {
-    out.push(m.exec(c));
-    if (check) checkInvariants(m);
-  }
-  return { m, out };
-}
-
-function exitAll(m: Machine): void {
-  for (const name of [...m.procs.keys()]) {
-    m.exec({ kind: 'exit', proc: name, line: 0 });
-    checkInvariants(m);
-  }
-  checkOnlyPageCacheLeft(m);
-}
+import { BASE, exitAll, page, runTrace } from './helpers.js';
+import { checkInvariants } from './invariants.js';
 
 describe('anon-vma-lazy', () => {
   it('a process that never forks has no anon_vma, and each walk visits its one vma', () => {
@@ -39,10 +16,10 @@ describe('anon-vma-lazy', () => {
     for (let i = 0; i < 8; i++) lines.push(`a write ${page(i)} ${i + 1}`);
     for (let i = 16; i < 20; i++) lines.push(`a write ${page(i)} ${i + 1}`);
     lines.push('reclaim 100', `a read ${page(3)}`, `a read ${page(17)}`);
-    const { m, out } = run('anon-vma-lazy', lines.join('\n') + '\n');
+    const { m, out } = runTrace({ design: 'anon-vma-lazy' }, lines.join('\n') + '\n');
     expect(out.slice(-2)).toEqual(['4', '18']);
     // Counted without the invariant checks (which walk every page's rmap).
-    const s = run('anon-vma-lazy', lines.join('\n') + '\n', false).m.stats();
+    const s = runTrace({ design: 'anon-vma-lazy' }, lines.join('\n') + '\n', false).m.stats();
     expect(s.anonVmasCreated).toBe(0);
     expect(s.anonVmaChainsPeak).toBe(0);
     expect(s.lazyRootsAlive).toBe(2);
@@ -50,7 +27,7 @@ describe('anon-vma-lazy', () => {
     expect(s.rmapLazyWalks).toBe(12);
     expect(s.rmapVmasVisited).toBe(12);
     expect(s.rmapSpacesVisited).toBe(0);
-    const chain = run('anon-vma-chain', lines.join('\n') + '\n', false).m.stats();
+    const chain = runTrace({ design: 'anon-vma-chain' }, lines.join('\n') + '\n', false).m.stats();
     expect(chain.anonVmasCreated).toBe(2);
     exitAll(m);
   });
@@ -60,7 +37,7 @@ describe('anon-vma-lazy', () => {
       'spawn a', `a mmap ${page(0)} 0x2000 rw private`, `a write ${page(0)} 1`, `a write ${page(1)} 2`,
       'fork a b', `b read ${page(0)}`, 'fork a c', 'reclaim 100', `c read ${page(1)}`,
     ].join('\n') + '\n';
-    const { m, out } = run('anon-vma-lazy', text);
+    const { m, out } = runTrace({ design: 'anon-vma-lazy' }, text);
     expect(out.at(-1)).toBe('2');
     let s = m.stats();
     expect(s.lazyUpgradesAtFork).toBe(1);
@@ -83,20 +60,20 @@ describe('anon-vma-lazy', () => {
       `a mremap ${page(8)} 0x1000 0x1000 ${page(32)}`, // moved: upgraded
       'reclaim 100', `a read ${page(3)}`, `a read ${page(32)}`, 'a maps',
     ].join('\n') + '\n';
-    const { m, out } = run('anon-vma-lazy', text);
+    const { m, out } = runTrace({ design: 'anon-vma-lazy' }, text);
     expect(out.slice(-3, -1)).toEqual(['4', '9']);
     expect(out.at(-1)).toContain(`${page(32)}`);
     const s = m.stats();
     expect(s.lazyUpgradesAtSplit).toBe(1);
     expect(s.lazyUpgradesAtMremap).toBe(1);
-    expect(run('anon-vma-chain', text, false).out).toEqual(out);
+    expect(runTrace({ design: 'anon-vma-chain' }, text, false).out).toEqual(out);
     exitAll(m);
   });
 
   it('a fork chain stays bounded: the deferred anon_vma reuses an exited generation\'s', () => {
     const text = workloadTrace('fork-chain', { generations: '200', pages: '8' });
-    const lazy = run('anon-vma-lazy', text, false).m.stats();
-    const chain = run('anon-vma-chain', text, false).m.stats();
+    const lazy = runTrace({ design: 'anon-vma-lazy' }, text, false).m.stats();
+    const chain = runTrace({ design: 'anon-vma-chain' }, text, false).m.stats();
     expect(lazy.anonVmasPeak).toBeLessThanOrEqual(chain.anonVmasPeak!);
     expect(lazy.anonVmasPeak).toBeLessThanOrEqual(3);
     expect(lazy.anonVmaChainsPeak).toBeLessThanOrEqual(4);
@@ -104,8 +81,8 @@ describe('anon-vma-lazy', () => {
 
   it('shell: fewer anon_vmas than anon-vma-chain, same output', () => {
     const text = workloadTrace('shell', { commands: '20' });
-    const lazy = run('anon-vma-lazy', text, false);
-    const chain = run('anon-vma-chain', text, false);
+    const lazy = runTrace({ design: 'anon-vma-lazy' }, text, false);
+    const chain = runTrace({ design: 'anon-vma-chain' }, text, false);
     expect(lazy.out).toEqual(chain.out);
     expect(lazy.m.stats().anonVmasCreated).toBeLessThan(chain.m.stats().anonVmasCreated!);
   });

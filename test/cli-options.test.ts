@@ -6,23 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
 import { machineOptions } from '../src/cli/options.js';
+import { cli as vmtree } from './helpers.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'vmtree-cli-options-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function vmtree(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(args, {
-    stdout: (t) => { stdout += t; },
-    stderr: (t) => { stderr += t; },
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    stderrIsTTY: false,
-  });
-  return { status, stdout, stderr };
-}
 
 const SIMULATING = ['run', 'compare', 'verify'];
 const SHARED = ['--frames <n>', '--swap <n>', '--no-cut', '--no-merge', '--shadow-chain-limit <n>'];

@@ -5,30 +5,16 @@
 // by test/oracle.test.ts); the fixed early exit under memory pressure; and
 // what the context forest costs on the shapes the proposal stresses.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Machine, type MachineOptions } from '../src/machine.js';
+import type { Machine, MachineOptions } from '../src/machine.js';
 import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
-import { parseTrace } from '../src/trace/parse.js';
 import { workloadTrace } from '../src/workload/index.js';
+import { regression, runNumbered, sprinkle } from './helpers.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 
-const REG = join(import.meta.dirname, 'regressions');
-
-/** Run a trace with invariants after every command; returns the output (throws on the first violation). */
+/** Run a trace on cow-context with invariants after every command; returns the output (throws on the first violation). */
 function run(text: string | Buffer, opts: MachineOptions, check = true): { out: string; m: Machine } {
-  const m = new Machine({ design: 'cow-context', ...opts });
-  let out = '';
-  for (const c of parseTrace(typeof text === 'string' ? Buffer.from(text) : text, 't')) {
-    out += `${c.line} ${m.exec(c)}\n`;
-    if (check) checkInvariants(m);
-  }
-  return { out, m };
-}
-
-function regression(name: string): { vmt: Buffer; out: string } {
-  return { vmt: readFileSync(join(REG, `${name}.vmt`)), out: readFileSync(join(REG, `${name}.out`), 'utf8') };
+  return runNumbered({ design: 'cow-context', ...opts }, text, check);
 }
 
 describe('the proof of concept early exit (cowContextEarlyExit: poc)', () => {
@@ -64,16 +50,6 @@ describe("the proof of concept's swap-in context (cowContextSwapIn: faulting-mm)
     expect(poc.m.stats().rmapPtesMissed).toBeGreaterThan(0);
   });
 });
-
-/** Insert `reclaim N` after some lines (as test/pressure.test.ts does). */
-function sprinkle(trace: string, seed: number): string {
-  const out: string[] = [];
-  trace.split('\n').forEach((l, i) => {
-    out.push(l);
-    if ((i * 7 + seed) % 5 === 0 && l !== '') out.push(`reclaim ${1 + ((i + seed) % 50)}`);
-  });
-  return out.join('\n');
-}
 
 describe('every walk under memory pressure', () => {
   const SEEDS = Number(process.env.VMTREE_PRESSURE_SEEDS ?? 25);

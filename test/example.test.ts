@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
-import { checkInvariants } from './invariants.js';
+import { runNumbered, runTrace } from './helpers.js';
 import { runNaive } from './naive/model.js';
 import { formatResults } from './naive/trace-text.js';
 import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
@@ -17,25 +17,14 @@ import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
 
 describe.each(Object.keys(DESIGNS))("the spec's example, design %s", (design) => {
   it("the spec's example", () => {
-    const m = new Machine({ design });
-    let out = '';
-    for (const c of parseTrace(SPEC_EXAMPLE, 'spec')) {
-      out += `${c.line} ${m.exec(c)}\n`;
-      checkInvariants(m);
-    }
+    const { out } = runNumbered({ design }, SPEC_EXAMPLE);
     expect(out).toBe(SPEC_EXAMPLE_OUTPUT);
   });
 });
 
 describe.each(Object.keys(DESIGNS))("the spec's example without the zero page, design %s", (design) => {
   it("the spec's example, as the naive model prints it", () => {
-    const cmds = parseTrace(SPEC_EXAMPLE, 'spec');
-    const m = new Machine({ design, zeroPage: false });
-    const out: string[] = [];
-    for (const c of cmds) {
-      out.push(m.exec(c));
-      checkInvariants(m);
-    }
+    const { out, cmds } = runTrace({ design, zeroPage: false }, SPEC_EXAMPLE, true, 'spec');
     expect(formatResults(cmds, out)).toBe(formatResults(cmds, runNaive(cmds, { zeroPage: false })));
   });
   it("the spec's example: each untouched page of its own, no zero: group", () => {

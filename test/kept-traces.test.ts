@@ -11,9 +11,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { DESIGNS } from '../src/anon/index.js';
-import { Machine } from '../src/machine.js';
 import { parseTrace } from '../src/trace/parse.js';
-import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
+import { runTrace } from './helpers.js';
+import { checkOnlyPageCacheLeft } from './invariants.js';
 import { keptTraces } from './kept.js';
 import { runNaive } from './naive/model.js';
 import { formatResults } from './naive/trace-text.js';
@@ -39,13 +39,7 @@ describe.each(Object.keys(DESIGNS))('kept traces, design %s', (design) => {
   for (const t of KEPT) {
     for (const zeroPage of [true, false]) {
       it(`${t.name}${zeroPage ? '' : ' (no zero page)'}`, () => {
-        const cmds = parseTrace(Buffer.from(t.text, 'latin1'), t.name);
-        const m = new Machine({ design, zeroPage });
-        const out: string[] = [];
-        for (const c of cmds) {
-          out.push(m.exec(c));
-          checkInvariants(m);
-        }
+        const { m, out, cmds } = runTrace({ design, zeroPage }, Buffer.from(t.text, 'latin1'), true, t.name);
         const expected = zeroPage ? t.expected : formatResults(cmds, runNaive(cmds, { zeroPage: false }));
         expect(formatResults(cmds, out)).toBe(expected);
         if (m.procs.size === 0) checkOnlyPageCacheLeft(m);

@@ -12,33 +12,14 @@ import { DESIGNS } from '../src/anon/index.js';
 import { Machine, type MachineOptions } from '../src/machine.js';
 import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
 import { parseTrace } from '../src/trace/parse.js';
-import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
+import { exitAll, runNumbered, sprinkle } from './helpers.js';
 
 const SEEDS = Number(process.env.VMTREE_PRESSURE_SEEDS ?? 40);
 
-/** Insert `reclaim N` after every k-th line (deterministically). */
-function sprinkle(trace: string, seed: number): string {
-  const out: string[] = [];
-  trace.split('\n').forEach((l, i) => {
-    out.push(l);
-    if ((i * 7 + seed) % 5 === 0 && l !== '') out.push(`reclaim ${1 + ((i + seed) % 50)}`);
-  });
-  return out.join('\n');
-}
-
+/** Run a trace (invariants after every command if `check`), then end every process so that leaks show; returns the output. */
 function run(text: string, opts: MachineOptions, check: boolean): string {
-  const m = new Machine(opts);
-  let out = '';
-  for (const c of parseTrace(text, 't')) {
-    out += `${c.line} ${m.exec(c)}\n`;
-    if (check) checkInvariants(m);
-  }
-  // End every process so that leaks show.
-  for (const name of [...m.procs.keys()]) {
-    m.exec({ kind: 'exit', proc: name, line: 0 });
-    if (check) checkInvariants(m);
-  }
-  checkOnlyPageCacheLeft(m);
+  const { m, out } = runNumbered(opts, text, check);
+  exitAll(m, check);
   return out;
 }
 

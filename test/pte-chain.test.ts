@@ -7,36 +7,22 @@
 import { describe, expect, it } from 'vitest';
 import type { PteChainDesign } from '../src/anon/pte-chain.js';
 import type { Frame } from '../src/mm/frames.js';
-import { Machine } from '../src/machine.js';
-import { parseTrace } from '../src/trace/parse.js';
+import { TraceSession, hex, page } from './helpers.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 
-const BASE = 0x100000000000;
-const hex = (n: number): string => '0x' + n.toString(16);
-const page = (i: number): string => hex(BASE + i * 4096);
-
-/** A pte-chain machine fed trace lines in batches (each batch parsed with those before it). */
-class Run {
-  readonly m = new Machine({ design: 'pte-chain' });
-  private readonly lines: string[] = [];
+/** A pte-chain machine fed trace lines in batches; checks the invariants and the chains after each command. */
+class Run extends TraceSession {
+  constructor() {
+    super({ design: 'pte-chain' });
+  }
 
   get design(): PteChainDesign {
     return this.m.design as PteChainDesign;
   }
 
-  /** Run more lines, checking invariants and the chains after each unless `check` is false. */
-  exec(more: string[], check = true): string[] {
-    const done = parseTrace(this.lines.join('\n') + '\n', 't').length;
-    this.lines.push(...more);
-    const out: string[] = [];
-    for (const c of parseTrace(this.lines.join('\n') + '\n', 't').slice(done)) {
-      out.push(this.m.exec(c));
-      if (check) {
-        checkInvariants(this.m);
-        this.checkChains();
-      }
-    }
-    return out;
+  protected override afterCommand(): void {
+    super.afterCommand();
+    this.checkChains();
   }
 
   /** Counted independently of the design's chains: how many private vmas' ptes hold each anonymous frame. */

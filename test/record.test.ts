@@ -26,9 +26,9 @@ import { DESIGNS } from '../src/anon/index.js';
 import { Machine } from '../src/machine.js';
 import { kernelOracleAvailable, runOnKernel } from '../src/oracle/native.js';
 import { corpusNames, corpusPath, readTraceFile } from '../src/record/corpus.js';
-import { main } from '../src/cli/main.js';
 import { record, recorderAvailable, type RecordResult } from '../src/record/record.js';
 import { parseTrace } from '../src/trace/parse.js';
+import { cli } from './helpers.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCES = path.join(HERE, 'record');
@@ -306,17 +306,6 @@ describe('the corpus of real programs (examples/real)', () => {
   });
 });
 
-/** Run the CLI in-process; returns status, stdout, stderr. */
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(args, {
-    stdout: (t) => { stdout += t; },
-    stderr: (t) => { stderr += t; },
-    stderrIsTTY: false,
-  });
-  return { status, stdout, stderr };
-}
 
 describe('vmtree record: the command line', () => {
   it('without a command: status 1 and one line', async () => {

@@ -5,35 +5,17 @@
 // anonymous pages, not with how many ptes map that page.
 
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/machine.js';
-import { parseTrace } from '../src/trace/parse.js';
+import { BASE, TraceSession, hex } from './helpers.js';
 import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
 
-const BASE = 0x100000000000;
-const hex = (n: number): string => '0x' + n.toString(16);
-
 /**
- * A scan machine fed trace lines in batches (the parser checks names
- * against the whole trace, so each batch is parsed with those before it).
+ * A scan machine fed trace lines in batches (test/helpers.ts). Pass
+ * `check` false to exec() where counters are measured: the invariant
+ * checker's own rmap walks count in the scan's counters.
  */
-class Run {
-  readonly m = new Machine({ design: 'scan' });
-  private readonly lines: string[] = [];
-
-  /**
-   * Run more lines, checking the invariants after each unless `check` is
-   * false (the checker's own rmap walks count in the scan's counters);
-   * returns their results.
-   */
-  exec(more: string[], check = true): string[] {
-    const done = parseTrace(this.lines.join('\n') + '\n', 't').length;
-    this.lines.push(...more);
-    const out: string[] = [];
-    for (const c of parseTrace(this.lines.join('\n') + '\n', 't').slice(done)) {
-      out.push(this.m.exec(c));
-      if (check) checkInvariants(this.m);
-    }
-    return out;
+class Run extends TraceSession {
+  constructor() {
+    super({ design: 'scan' });
   }
 }
 

@@ -11,11 +11,7 @@ import { ShadowDesign } from '../src/anon/shadow.js';
 import { Machine, type MachineOptions } from '../src/machine.js';
 import { generateTrace, PROFILES } from '../src/trace/gen/index.js';
 import { parseTrace } from '../src/trace/parse.js';
-import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
-
-const BASE = 0x100000000000;
-const hex = (n: number): string => '0x' + n.toString(16);
-const page = (i: number): string => hex(BASE + i * 4096);
+import { cowStorm as storm, exitAll, hex, page, pick, runTrace } from './helpers.js';
 
 // The machine passes only `cut` / `merge` to a design; the chain limit is
 // reached through test-only registrations (removed afterwards).
@@ -31,20 +27,9 @@ afterAll(() => {
 
 /** Run `lines` (then exit everyone), checking invariants after each command; returns the results and the final stats. */
 function run(lines: readonly string[], opts: MachineOptions = {}): { out: string[]; stats: Record<string, number> } {
-  const m = new Machine({ design: 'shadow', ...opts });
-  const out: string[] = [];
-  let stats: Record<string, number> = {};
-  const cmds = parseTrace(Buffer.from(lines.join('\n') + '\n'), 't');
-  for (const c of cmds) {
-    out.push(m.exec(c));
-    checkInvariants(m);
-  }
-  stats = m.stats();
-  for (const name of [...m.procs.keys()]) {
-    m.exec({ kind: 'exit', proc: name, line: 0 });
-    checkInvariants(m);
-  }
-  checkOnlyPageCacheLeft(m);
+  const { m, out } = runTrace({ design: 'shadow', ...opts }, lines);
+  const stats = m.stats();
+  exitAll(m);
   return { out, stats };
 }
 
@@ -71,20 +56,12 @@ function forkChain(generations: number, pages: number): string[] {
   return lines;
 }
 
-/** cow-storm in small: the parent writes `pages` pages, forks `children`, each child writes them all. */
+/** cow-storm in small (test/helpers.ts), then the parent reads every page. */
 function cowStorm(pages: number, children: number): string[] {
-  const lines = ['spawn parent', `parent mmap ${page(0)} ${hex(pages * 4096)} rw private`];
-  for (let i = 0; i < pages; i++) lines.push(`parent write ${page(i)} ${i + 1}`);
-  for (let c = 1; c <= children; c++) lines.push(`fork parent c${c}`);
-  for (let c = 1; c <= children; c++) {
-    for (let i = 0; i < pages; i++) lines.push(`c${c} write ${page(i)} ${c * 1000 + i}`);
-  }
+  const lines = storm(pages, children);
   for (let i = 0; i < pages; i++) lines.push(`parent read ${page(i)}`);
   return lines;
 }
-
-const pick = (s: Record<string, number>, keys: readonly string[]): Record<string, number> =>
-  Object.fromEntries(keys.map((k) => [k, s[k]!]));
 
 const CONFIGS: readonly MachineOptions[] = [
   {}, { merge: false }, { cut: false }, { merge: false, cut: false },

@@ -20,14 +20,9 @@ import { describe, expect, it } from 'vitest';
 import type { SpaceNode } from '../src/anon/space-node.js';
 import type { TreeDesign } from '../src/anon/tree.js';
 import { Machine, type MachineOptions } from '../src/machine.js';
-import { parseTrace } from '../src/trace/parse.js';
-import { checkInvariants, checkOnlyPageCacheLeft } from './invariants.js';
+import { exitAll, hex, page, pick, runTrace } from './helpers.js';
 import { runNaive } from './naive/model.js';
 import { parseVmt } from './naive/trace-text.js';
-
-const BASE = 0x100000000000;
-const hex = (n: number): string => '0x' + n.toString(16);
-const page = (i: number): string => hex(BASE + i * 4096);
 
 /**
  * The anonymous trees, one string per tree sorted: a space is
@@ -61,24 +56,12 @@ interface Run {
  */
 function run(lines: readonly string[], opts: MachineOptions = {}): Run {
   const text = lines.join('\n') + '\n';
-  const m = new Machine({ ...opts, design: 'tree' });
-  const out: string[] = [];
-  for (const c of parseTrace(Buffer.from(text), 't')) {
-    out.push(m.exec(c));
-    checkInvariants(m);
-  }
+  const { m, out } = runTrace({ ...opts, design: 'tree' }, text);
   expect(out).toEqual(runNaive(parseVmt(text, 't')));
   const r = { m, stats: m.stats(), shape: shape(m) };
-  for (const name of [...m.procs.keys()]) {
-    m.exec({ kind: 'exit', proc: name, line: 0 });
-    checkInvariants(m);
-  }
-  checkOnlyPageCacheLeft(m);
+  exitAll(m);
   return r;
 }
-
-const pick = (s: Record<string, number>, keys: readonly string[]): Record<string, number> =>
-  Object.fromEntries(keys.map((k) => [k, s[k]!]));
 
 const SHAPE = ['spacesCreated', 'spacesAlive', 'depthMax', 'depthPeak', 'cuts', 'merges', 'spaceReuses'] as const;
 
