@@ -35,7 +35,7 @@ describe('rmap cost after a COW storm (50 pages, 50 children, then reclaim)', ()
     expect(s.cowCopies).toBe(PAGES * CHILDREN);
     // One anon_vma examined per walk, and on it every vma of the family.
     expect(s.spaces).toBe(s.walks);
-    expect(s.vmas / s.walks).toBe(CHILDREN + 1);
+    expect(s.vmas! / s.walks!).toBe(CHILDREN + 1);
   });
 
   it('anon-vma-chain: a child\'s page is walked in that child alone', () => {
@@ -46,7 +46,7 @@ describe('rmap cost after a COW storm (50 pages, 50 children, then reclaim)', ()
     // A child's 50 copies live in its own anon_vma (1 vma); only the
     // parent's 50 pages, in the root, are walked in all 51 vmas.
     expect(s.vmas).toBe(PAGES * CHILDREN * 1 + PAGES * (CHILDREN + 1));
-    expect(s.vmas / s.walks).toBeLessThan(2);
+    expect(s.vmas! / s.walks!).toBeLessThan(2);
   });
 });
 

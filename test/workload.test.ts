@@ -153,7 +153,7 @@ function runChecked(name: string, params: Record<string, number>, opts: MachineO
   expect(m.procs.size).toBe(0);
   checkOnlyPageCacheLeft(m);
   const s = m.stats();
-  expect(s.sigsegv + s.sigbus).toBe(0);
+  expect(s.sigsegv! + s.sigbus!).toBe(0);
   return { text, cmds, out, machine: m };
 }
 
