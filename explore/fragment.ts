@@ -3,25 +3,8 @@
 // the browser (a fragment is never sent to a server); `vmtree explore`
 // writes the same encoding with Node's zlib.
 
-export interface ViewState {
-  /** The trace's file name, for error messages. */
-  name: string;
-  trace: string;
-  /**
-   * The trace's bytes are its characters' codes (`vmtree explore` of a file
-   * that is not UTF-8); otherwise its UTF-8 encoding, as an editor saves it.
-   */
-  latin1: boolean;
-  design: string;
-  /** A second design stepping alongside ('' for none). */
-  compare: string;
-  frames: number | null;
-  cut: boolean;
-  merge: boolean;
-  zeroPage: boolean;
-  /** Commands run. */
-  pos: number;
-}
+export type { ViewState } from '../src/explore/view.js';
+import type { ViewState } from '../src/explore/view.js';
 
 const toB64url = (bytes: Uint8Array): string => {
   let s = '';

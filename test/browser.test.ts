@@ -8,11 +8,11 @@
 // Without /usr/bin/chromium the tests are skipped with a message, except
 // under CI=true, where that is a failure (.ci/run installs it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusNames } from '../src/record/corpus.js';
 import { PLOTS, TABLES } from '../src/report/index.js';
@@ -20,8 +20,6 @@ import { PLOTS, TABLES } from '../src/report/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vmtree.js');
 const BUILD = path.join(ROOT, 'build');
-const CHROMIUM = process.env.VMTREE_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const REPORT = path.join(BUILD, 'browser-report.html');
 const DRAWN = path.join(BUILD, 'browser-cow-storm.svg');
 
@@ -55,14 +53,7 @@ describe.runIf(HAVE_CHROMIUM)('in headless Chromium', () => {
     if (tsc.status !== 0 && !/error TS/.test(tsc.stdout)) throw new Error(tsc.stdout + tsc.stderr);
     vmtree(['report', '-o', REPORT]);
     vmtree(['draw', 'cow-storm', '--param', 'children=1000', '--param', 'pages=20', '--design', 'anon-vma-chain', '-o', DRAWN]);
-    profile = mkdtempSync(path.join(tmpdir(), 'vmtree-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1200, height: 900 },
-    });
+    ({ context, profile } = await launchChromium({ width: 1200, height: 900 }));
   }, 900_000);
 
   afterAll(async () => {

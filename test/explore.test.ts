@@ -8,12 +8,13 @@
 // Without chromium (VMTREE_CHROMIUM, default /usr/bin/chromium) the tests
 // are skipped with a message, except under CI=true, where that is a failure.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from './chromium.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildExplore } from '../scripts/build-explore.mjs';
 import { main } from '../src/cli/main.js';
@@ -21,8 +22,7 @@ import { PAGE_URL, serveExplore } from '../src/cli/explore.js';
 import type { DesignSnapshot } from '../src/draw/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.VMTREE_CHROMIUM ?? '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
+const have = HAVE_CHROMIUM;
 const SHOTS = path.join(ROOT, 'build');
 
 if (!have && process.env.CI === 'true') {
@@ -61,14 +61,7 @@ describe.skipIf(!have)('vmtree explore in Chromium', () => {
     await buildExplore({ out: fileURLToPath(PAGE_URL) });
     mkdirSync(SHOTS, { recursive: true });
     tmp = mkdtempSync(path.join(tmpdir(), 'vmtree-explore-'));
-    profile = mkdtempSync(path.join(tmpdir(), 'vmtree-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1500, height: 1050 },
-    });
+    ({ context: ctx, profile } = await launchChromium({ width: 1500, height: 1050 }));
   });
 
   afterAll(async () => {

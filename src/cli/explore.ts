@@ -12,6 +12,7 @@ import { DEFAULT_DESIGN, DESIGNS } from '../anon/index.js';
 import { CliError } from './exit.js';
 import type { Subcommand } from './io.js';
 import { Session } from '../explore/model.js';
+import type { ViewState } from '../explore/view.js';
 import { MIN_FRAMES } from '../machine.js';
 import { TraceError } from '../trace/ast.js';
 import { parseTrace } from '../trace/parse.js';
@@ -22,20 +23,8 @@ import { parseTrace } from '../trace/parse.js';
  */
 export const PAGE_URL = new URL('../../dist/explore/index.html', import.meta.url);
 
-/** What the page reads from its fragment (explore/fragment.ts ViewState). */
-export interface ExploreView {
-  name: string;
-  trace: string;
-  /** The trace's bytes are its characters' codes (a file that is not UTF-8); else its UTF-8 encoding. */
-  latin1: boolean;
-  design: string;
-  compare: string;
-  frames: number | null;
-  cut: boolean;
-  merge: boolean;
-  zeroPage: boolean;
-  pos: number;
-}
+/** What the page reads from its fragment. */
+export type ExploreView = ViewState;
 
 /** The fragment (without '#') the page decodes: deflate-raw'd JSON, base64url. */
 export function encodeView(v: ExploreView): string {

@@ -2,6 +2,7 @@
 // write one HTML page (html.ts) — and the README's tables and plots from
 // the same data.
 
+import { readFileSync } from 'node:fs';
 import { DESIGNS } from '../anon/index.js';
 import { commandsUpTo, drawSnapshot, snapshotOf, type DrawAt } from '../draw/index.js';
 import { Machine, type MachineOptions } from '../machine.js';
@@ -13,21 +14,8 @@ import { lineSpec, renderPlot, type PlotSpec } from './plots.js';
 
 export { collectReportData, SWEEPS, TABLES, type ReportData } from './data.js';
 
-/** The trace of the spec's example (vmtrace v1), for the opening picture. */
-const SPEC_EXAMPLE = `file data 0x4000
-fwrite data 0x1000 7
-spawn a
-a mmap 0x100000000000 0x3000 rw private
-a mmap 0x100000003000 0x2000 r shared data 0x2000
-a write 0x100000000000 1
-fork a b
-b write 0x100000000000 2
-a read 0x100000000000
-b mmap 0x100000010000 0x1000 r private data 0x1000
-b read 0x100000010000
-a maps
-frames
-`;
+/** The spec's example as the package ships it (examples/), for the opening picture. */
+const SPEC_EXAMPLE_URL = new URL('../../examples/spec-example.vmt', import.meta.url);
 
 const memoryNote = (t: { frames?: number }): string => (t.frames === undefined ? 'unbounded memory' : `${t.frames} frames`);
 
@@ -200,7 +188,7 @@ export async function buildReport(opts: { formatTable: FormatTable; jobs?: numbe
     const svg = await picture(chain, 'tree', at, `tree ${what}: fork-chain generations=6 pages=4, before the last exit`, { merge });
     if (svg !== null) add('fork-chain', { kind: 'picture', svg, caption: `The tree ${what} after six generations.` });
   }
-  const introSvg = await picture(SPEC_EXAMPLE, 'tree', 8, "tree: the spec's example after line 8 (fork, then b writes)");
+  const introSvg = await picture(readFileSync(SPEC_EXAMPLE_URL, 'latin1'), 'tree', 8, "tree: the spec's example after line 8 (fork, then b writes)");
 
   const order = ['cow-storm', 'fork-chain', 'zygote', 'prefork', 'pressure', 'shell'];
   const realSections: Section[] = data.real.map((t) => ({

@@ -32,18 +32,9 @@ export interface OpenTrace extends Iterable<Command> {
 
 const ignore = (): void => {};
 
+/** Every chunk of a file, read in one go (fileFeed, not paused between chunks). */
 function readFileChunks(file: string, each: (chunk: Buffer) => void): void {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      each(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
+  for (const _ of fileFeed(file, each)) { /* each chunk went to `each` */ }
 }
 
 /** Pass 2: commands in batches, as the caller pulls them. */
