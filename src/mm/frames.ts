@@ -33,8 +33,21 @@ const SLAB_PAGES = 256;
 let slab: Uint32Array | null = null;
 let slabNext = SLAB_PAGES;
 
-/** A zeroed page of contents, carved from the current slab. */
+/**
+ * Zeroed pages of contents that freed frames gave back, reused before the
+ * slab is carved again: faulting pages in after others were freed
+ * allocates nothing. Shared by every machine of the process, as the slab
+ * is (a page kept here belongs to no frame); bounded, so that a run that
+ * once had many full pages does not keep them all after its machine is
+ * gone (a page dropped past the bound is garbage like any other).
+ */
+const spares: Uint32Array[] = [];
+const SPARES_MAX = 4096;
+
+/** A zeroed page of contents: a spare, or carved from the current slab. */
 function pageData(): Uint32Array {
+  const s = spares.pop();
+  if (s !== undefined) return s;
   if (slabNext === SLAB_PAGES) {
     slab = new Uint32Array(SLAB_PAGES * PAGE_WORDS);
     slabNext = 0;
@@ -43,23 +56,45 @@ function pageData(): Uint32Array {
   return slab!.subarray(at, at + PAGE_WORDS);
 }
 
+// Frame.bits: the two page flags and the inline word's index, in one small
+// integer (one field instead of three; see "Size" below).
+const REFERENCED = 1;
+const DIRTY = 2;
+/** bits >> W0_SHIFT is the inline word's index + 1 (0: no inline word). */
+const W0_SHIFT = 2;
+const FLAG_MASK = (1 << W0_SHIFT) - 1;
+/** page->index is kept as hi * INDEX_SPLIT + lo, two small integers (see "Size"). */
+const INDEX_SPLIT = 2 ** 30;
+
+/**
+ * struct page plus its contents.
+ *
+ * Size: a Frame is a V8 object of 3 header words + one 8-byte word per
+ * field (Node is built without pointer compression), and there is one per
+ * resident page, so every field is 8 bytes a page. Fields hold small
+ * integers (V8 Smis, stored in the word itself) or pointers: a field that
+ * ever holds a number outside int32 becomes a pointer to a boxed double,
+ * 16 bytes more per frame. Hence `index` (up to 2^35 for anonymous pages:
+ * pgoff is the mapping's address / 4096) is two small integers, and the
+ * flags and the inline word's index share one field. docs/performance.md
+ * ("Bytes per resident page") has the sums.
+ */
 export class Frame {
   /** Page frame number: identity for `frames` grouping. */
   readonly pfn: number;
   /** Contents as a full page; null while the page is all zero or sparse. */
   data: Uint32Array | null = null;
-  /**
-   * A page with one non-zero word (most of a trace's pages: one value
-   * written) keeps it here, inline: w0 is its word index (-1: none) and v0
-   * its value as a signed 32-bit integer (a small integer to V8, so no
-   * heap number either). No allocation, 16 bytes instead of an array.
-   */
-  private w0 = -1;
-  private v0 = 0;
   /** Two to SPARSE_WORDS non-zero words: [word, value, ...] pairs. */
   private sp: number[] | null = null;
-  /** Zeroed contents kept from an earlier life of this frame, reused on the first write. */
-  spare: Uint32Array | null = null;
+  /**
+   * A page with one non-zero word (most of a trace's pages: one value
+   * written) keeps it inline: its index in `bits` (W0_SHIFT up) and its
+   * value here as a signed 32-bit integer (a small integer to V8, so no
+   * heap number either). No allocation, no array.
+   */
+  private v0 = 0;
+  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT. */
+  private bits = 0;
   /** Holders: address_space slots + present ptes. */
   refs = 0;
   /** Present ptes mapping this frame (page_mapcount). */
@@ -69,20 +104,58 @@ export class Frame {
    * frame (every frame but the zero page has at most one), or null.
    */
   owner: PageOwner | null = null;
-  index = 0;
+  /** page->index = ixHi * INDEX_SPLIT + ixLo, each part a small integer. */
+  private ixLo = 0;
+  private ixHi = 0;
   /**
    * Identity of the page this frame holds, for telling pages apart in
    * `frames` reports: new for every page made, and carried through swap
    * (a page swapped out and back in is the same page in another frame).
    */
   pageId = 0;
-  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
-  referenced = false;
-  /** Written since it was last read from or written to its file (page cache only). */
-  dirty = false;
 
   constructor(pfn: number) {
     this.pfn = pfn;
+  }
+
+  /** page->index: the page's offset in its owner (address_space or anon_vma). */
+  get index(): number {
+    return this.ixHi * INDEX_SPLIT + this.ixLo;
+  }
+
+  set index(i: number) {
+    // `| 0`: V8 stores a double result in a field as a boxed heap number
+    // even when it is integral; both parts are int32 (i < 2^53), so Smis.
+    const hi = Math.floor(i / INDEX_SPLIT);
+    this.ixHi = hi | 0;
+    this.ixLo = (i - hi * INDEX_SPLIT) | 0;
+  }
+
+  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
+  get referenced(): boolean {
+    return (this.bits & REFERENCED) !== 0;
+  }
+
+  set referenced(v: boolean) {
+    this.bits = v ? this.bits | REFERENCED : this.bits & ~REFERENCED;
+  }
+
+  /** Written since it was last read from or written to its file (page cache only). */
+  get dirty(): boolean {
+    return (this.bits & DIRTY) !== 0;
+  }
+
+  set dirty(v: boolean) {
+    this.bits = v ? this.bits | DIRTY : this.bits & ~DIRTY;
+  }
+
+  /** The inline word's index, or -1. */
+  private get w0(): number {
+    return (this.bits >> W0_SHIFT) - 1;
+  }
+
+  private set w0(w: number) {
+    this.bits = (this.bits & FLAG_MASK) | ((w + 1) << W0_SHIFT);
   }
 
   /**
@@ -91,8 +164,9 @@ export class Frame {
    * callers outside this file that ask whether a page has sparse contents.
    */
   get sparse(): number[] | null {
-    if (this.w0 >= 0) {
-      this.sp = [this.w0, this.v0 >>> 0];
+    const w0 = this.w0;
+    if (w0 >= 0) {
+      this.sp = [w0, this.v0 >>> 0];
       this.w0 = -1;
     }
     return this.sp;
@@ -104,10 +178,11 @@ export class Frame {
   }
 
   read(word: number): number {
-    this.referenced = true;
+    const b = this.bits;
+    this.bits = b | REFERENCED;
     const d = this.data;
     if (d !== null) return d[word]!;
-    if (this.w0 === word) return this.v0 >>> 0;
+    if ((b >> W0_SHIFT) - 1 === word) return this.v0 >>> 0;
     const sp = this.sp;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) if (sp[i] === word) return sp[i + 1]!;
@@ -116,8 +191,8 @@ export class Frame {
   }
 
   write(word: number, val: number): void {
-    this.referenced = true;
-    this.dirty = true;
+    const b = this.bits | REFERENCED | DIRTY;
+    this.bits = b;
     const d = this.data;
     if (d !== null) {
       d[word] = val;
@@ -125,17 +200,17 @@ export class Frame {
     }
     const sp = this.sp;
     if (sp === null) {
-      const w0 = this.w0;
+      const w0 = (b >> W0_SHIFT) - 1;
       if (w0 === word) {
         this.v0 = val | 0;
       } else if (w0 < 0) {
         if (val !== 0) {
-          this.w0 = word;
+          this.bits = (b & FLAG_MASK) | ((word + 1) << W0_SHIFT);
           this.v0 = val | 0;
         }
       } else if (val !== 0) {
         this.sp = [w0, this.v0 >>> 0, word, val];
-        this.w0 = -1;
+        this.bits = b & FLAG_MASK;
       }
       return;
     }
@@ -153,19 +228,21 @@ export class Frame {
     this.full()[word] = val;
   }
 
-  /** The contents as a full page, converting a sparse page (allocates). */
+  /** The contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
   full(): Uint32Array {
     let d = this.data;
     if (d !== null) return d;
-    d = this.data = this.spare ?? pageData();
-    this.spare = null;
+    d = this.data = pageData();
     const sp = this.sp;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
       this.sp = null;
-    } else if (this.w0 >= 0) {
-      d[this.w0] = this.v0 >>> 0;
-      this.w0 = -1;
+    } else {
+      const w0 = this.w0;
+      if (w0 >= 0) {
+        d[w0] = this.v0 >>> 0;
+        this.w0 = -1;
+      }
     }
     return d;
   }
@@ -174,7 +251,8 @@ export class Frame {
   image(): PageImage {
     if (this.data !== null) return this.data.slice();
     if (this.sp !== null) return this.sp.slice();
-    return this.w0 >= 0 ? [this.w0, this.v0 >>> 0] : null;
+    const w0 = this.w0;
+    return w0 >= 0 ? [w0, this.v0 >>> 0] : null;
   }
 
   /** Set the contents to a copy of `img`. */
@@ -193,19 +271,24 @@ export class Frame {
     else {
       this.clear();
       if (src.sp !== null) this.sp = src.sp.slice();
-      else if (src.w0 >= 0) {
-        this.w0 = src.w0;
-        this.v0 = src.v0;
+      else {
+        const w0 = src.w0;
+        if (w0 >= 0) {
+          this.w0 = w0;
+          this.v0 = src.v0;
+        }
       }
     }
   }
 
-  /** Make the contents all zero, keeping a full page's storage for reuse. */
+  /** Make the contents all zero, giving a full page's storage back for reuse. */
   clear(): void {
     const d = this.data;
     if (d !== null) {
-      d.fill(0);
-      this.spare = d;
+      if (spares.length < SPARES_MAX) {
+        d.fill(0);
+        spares.push(d);
+      }
       this.data = null;
     }
     this.sp = null;
