@@ -82,10 +82,12 @@ const INDEX_SPLIT = 2 ** 30;
 export class Frame {
   /** Page frame number: identity for `frames` grouping. */
   readonly pfn: number;
-  /** Contents as a full page; null while the page is all zero or sparse. */
-  data: Uint32Array | null = null;
-  /** Two to SPARSE_WORDS non-zero words: [word, value, ...] pairs. */
-  private sp: number[] | null = null;
+  /**
+   * The contents beyond the inline word: a full page (Uint32Array), two to
+   * SPARSE_WORDS non-zero words as [word, value, ...] pairs (number[]), or
+   * null. One field for both: a page is never both.
+   */
+  private c: Uint32Array | number[] | null = null;
   /**
    * A page with one non-zero word (most of a trace's pages: one value
    * written) keeps it inline: its index in `bits` (W0_SHIFT up) and its
@@ -149,6 +151,18 @@ export class Frame {
     this.bits = v ? this.bits | DIRTY : this.bits & ~DIRTY;
   }
 
+  /** Contents as a full page; null while the page is all zero or sparse. */
+  get data(): Uint32Array | null {
+    const c = this.c;
+    return c instanceof Uint32Array ? c : null;
+  }
+
+  /** The sparse pairs, or null. */
+  private get sp(): number[] | null {
+    const c = this.c;
+    return c instanceof Uint32Array ? null : c;
+  }
+
   /** The inline word's index, or -1. */
   private get w0(): number {
     return (this.bits >> W0_SHIFT) - 1;
@@ -166,39 +180,35 @@ export class Frame {
   get sparse(): number[] | null {
     const w0 = this.w0;
     if (w0 >= 0) {
-      this.sp = [w0, this.v0 >>> 0];
+      this.c = [w0, this.v0 >>> 0];
       this.w0 = -1;
     }
     return this.sp;
   }
 
   set sparse(v: number[] | null) {
-    this.sp = v;
+    this.c = v;
     this.w0 = -1;
   }
 
   read(word: number): number {
     const b = this.bits;
     this.bits = b | REFERENCED;
-    const d = this.data;
-    if (d !== null) return d[word]!;
-    if ((b >> W0_SHIFT) - 1 === word) return this.v0 >>> 0;
-    const sp = this.sp;
-    if (sp !== null) {
-      for (let i = 0; i < sp.length; i += 2) if (sp[i] === word) return sp[i + 1]!;
-    }
+    const c = this.c;
+    if (c === null) return (b >> W0_SHIFT) - 1 === word ? this.v0 >>> 0 : 0;
+    if (c instanceof Uint32Array) return c[word]!;
+    for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
     return 0;
   }
 
   write(word: number, val: number): void {
     const b = this.bits | REFERENCED | DIRTY;
     this.bits = b;
-    const d = this.data;
-    if (d !== null) {
-      d[word] = val;
+    const sp = this.c;
+    if (sp instanceof Uint32Array) {
+      sp[word] = val;
       return;
     }
-    const sp = this.sp;
     if (sp === null) {
       const w0 = (b >> W0_SHIFT) - 1;
       if (w0 === word) {
@@ -209,7 +219,7 @@ export class Frame {
           this.v0 = val | 0;
         }
       } else if (val !== 0) {
-        this.sp = [w0, this.v0 >>> 0, word, val];
+        this.c = [w0, this.v0 >>> 0, word, val];
         this.bits = b & FLAG_MASK;
       }
       return;
@@ -230,13 +240,12 @@ export class Frame {
 
   /** The contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
   full(): Uint32Array {
-    let d = this.data;
-    if (d !== null) return d;
-    d = this.data = pageData();
-    const sp = this.sp;
+    const sp = this.c;
+    if (sp instanceof Uint32Array) return sp;
+    const d = pageData();
+    this.c = d;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
-      this.sp = null;
     } else {
       const w0 = this.w0;
       if (w0 >= 0) {
@@ -249,8 +258,8 @@ export class Frame {
 
   /** A copy of the contents, for swap or a file's disk. */
   image(): PageImage {
-    if (this.data !== null) return this.data.slice();
-    if (this.sp !== null) return this.sp.slice();
+    const c = this.c;
+    if (c !== null) return c.slice();
     const w0 = this.w0;
     return w0 >= 0 ? [w0, this.v0 >>> 0] : null;
   }
@@ -263,14 +272,15 @@ export class Frame {
     else if (img.length === 2) {
       this.w0 = img[0]!;
       this.v0 = img[1]! | 0;
-    } else this.sp = img.slice();
+    } else this.c = img.slice();
   }
 
   copyFrom(src: Frame): void {
-    if (src.data !== null) this.full().set(src.data);
+    const c = src.c;
+    if (c instanceof Uint32Array) this.full().set(c);
     else {
       this.clear();
-      if (src.sp !== null) this.sp = src.sp.slice();
+      if (c !== null) this.c = c.slice();
       else {
         const w0 = src.w0;
         if (w0 >= 0) {
@@ -283,15 +293,12 @@ export class Frame {
 
   /** Make the contents all zero, giving a full page's storage back for reuse. */
   clear(): void {
-    const d = this.data;
-    if (d !== null) {
-      if (spares.length < SPARES_MAX) {
-        d.fill(0);
-        spares.push(d);
-      }
-      this.data = null;
+    const c = this.c;
+    if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
+      c.fill(0);
+      spares.push(c);
     }
-    this.sp = null;
+    this.c = null;
     this.w0 = -1;
   }
 }
