@@ -87,7 +87,7 @@ const INDEX_SPLIT = 2 ** 30;
  * 16 bytes more per frame. Hence `index` (up to 2^35 for anonymous pages:
  * pgoff is the mapping's address / 4096) is two small integers, and the
  * flags and the inline word's index share one field. docs/performance.md
- * ("Bytes per resident page") has the sums.
+ * ("The fault path and the bytes per page") has the sums.
  */
 export class Frame {
   /** Page frame number: identity for `frames` grouping. */
