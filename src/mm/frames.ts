@@ -66,14 +66,17 @@ function pageData(): Uint32Array {
   return slab!.subarray(at, at + PAGE_WORDS);
 }
 
-// Frame.bits: the two page flags and the inline word's index, in one small
-// integer (one field instead of three; see "Size" below).
+// Frame.bits: the two page flags, the inline word's index and the high part
+// of page->index, in one small integer (one field instead of four; see
+// "Size" below). 29 bits in all: a Smi even where V8 compresses pointers.
 const REFERENCED = 1;
 const DIRTY = 2;
-/** bits >> W0_SHIFT is the inline word's index + 1 (0: no inline word). */
+/** (bits & W0_MASK) >> W0_SHIFT is the inline word's index + 1 (0: no inline word). */
 const W0_SHIFT = 2;
-const FLAG_MASK = (1 << W0_SHIFT) - 1;
-/** page->index is kept as hi * INDEX_SPLIT + lo, two small integers (see "Size"). */
+const W0_MASK = 0x7ff << W0_SHIFT; // 11 bits: 0..PAGE_WORDS
+/** page->index = (bits >>> IX_SHIFT) * INDEX_SPLIT + ixLo. */
+const IX_SHIFT = 13;
+const IX_HI_LIMIT = 1 << 16;
 const INDEX_SPLIT = 2 ** 30;
 
 /**
@@ -85,8 +88,9 @@ const INDEX_SPLIT = 2 ** 30;
  * integers (V8 Smis, stored in the word itself) or pointers: a field that
  * ever holds a number outside int32 becomes a pointer to a boxed double,
  * 16 bytes more per frame. Hence `index` (up to 2^35 for anonymous pages:
- * pgoff is the mapping's address / 4096) is two small integers, and the
- * flags and the inline word's index share one field. docs/performance.md
+ * pgoff is the mapping's address / 4096; below 2^32 for a file's pages,
+ * ext4's limit) is a small integer of its low 30 bits and 16 high bits in
+ * `bits`, with the flags and the inline word's index. docs/performance.md
  * ("The fault path and the bytes per page") has the sums.
  */
 export class Frame {
@@ -105,7 +109,7 @@ export class Frame {
    * heap number either). No allocation, no array.
    */
   private v0 = 0;
-  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT. */
+  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
   private bits = 0;
   /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
   rawRefs = 0;
@@ -116,9 +120,8 @@ export class Frame {
    * frame (every frame but the zero page has at most one), or null.
    */
   owner: PageOwner | null = null;
-  /** page->index = ixHi * INDEX_SPLIT + ixLo, each part a small integer. */
+  /** The low 30 bits of page->index (the rest is in `bits`). */
   private ixLo = 0;
-  private ixHi = 0;
   /**
    * Identity of the page this frame holds, for telling pages apart in
    * `frames` reports: new for every page made, and carried through swap
@@ -149,14 +152,15 @@ export class Frame {
 
   /** page->index: the page's offset in its owner (address_space or anon_vma). */
   get index(): number {
-    return this.ixHi * INDEX_SPLIT + this.ixLo;
+    return (this.bits >>> IX_SHIFT) * INDEX_SPLIT + this.ixLo;
   }
 
   set index(i: number) {
     // `| 0`: V8 stores a double result in a field as a boxed heap number
-    // even when it is integral; both parts are int32 (i < 2^53), so Smis.
+    // even when it is integral.
     const hi = Math.floor(i / INDEX_SPLIT);
-    this.ixHi = hi | 0;
+    if (hi < 0 || hi >= IX_HI_LIMIT) throw new RangeError(`page index ${i} out of range`);
+    this.bits = (this.bits & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
     this.ixLo = (i - hi * INDEX_SPLIT) | 0;
   }
 
@@ -192,11 +196,11 @@ export class Frame {
 
   /** The inline word's index, or -1. */
   private get w0(): number {
-    return (this.bits >> W0_SHIFT) - 1;
+    return ((this.bits & W0_MASK) >> W0_SHIFT) - 1;
   }
 
   private set w0(w: number) {
-    this.bits = (this.bits & FLAG_MASK) | ((w + 1) << W0_SHIFT);
+    this.bits = (this.bits & ~W0_MASK) | ((w + 1) << W0_SHIFT);
   }
 
   /**
@@ -222,7 +226,7 @@ export class Frame {
     const b = this.bits;
     this.bits = b | REFERENCED;
     const c = this.c;
-    if (c === null) return (b >> W0_SHIFT) - 1 === word ? this.v0 >>> 0 : 0;
+    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0 >>> 0 : 0;
     if (c instanceof Uint32Array) return c[word]!;
     for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
     return 0;
@@ -237,17 +241,17 @@ export class Frame {
       return;
     }
     if (sp === null) {
-      const w0 = (b >> W0_SHIFT) - 1;
+      const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
       if (w0 === word) {
         this.v0 = val | 0;
       } else if (w0 < 0) {
         if (val !== 0) {
-          this.bits = (b & FLAG_MASK) | ((word + 1) << W0_SHIFT);
+          this.bits = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
           this.v0 = val | 0;
         }
       } else if (val !== 0) {
         this.c = [w0, this.v0 >>> 0, word, val];
-        this.bits = b & FLAG_MASK;
+        this.bits = b & ~W0_MASK;
       }
       return;
     }
