@@ -7,8 +7,9 @@
 //
 // Contents are sparse while few words are non-zero, then a full page; full
 // pages live in slabs of SLAB_PAGES pages (one ArrayBuffer each) rather
-// than one ArrayBuffer per page, and freed frames — struct and contents —
-// are recycled, so faulting pages in allocates nothing in the steady state.
+// than one ArrayBuffer per page; freed frames are recycled, and their full
+// pages go to a pool of zeroed pages that full() takes from first, so
+// faulting pages in allocates nothing in the steady state.
 //
 // Reference counting: `refs` counts every holder of the frame — each page
 // cache / address_space slot that holds it and each present pte that maps
