@@ -91,7 +91,7 @@ function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | n
     if (digits > 16) return null;
     let v = 0n;
     for (let i = z; i < e; i++) v = (v << 4n) | BigInt(HEX[buf[i]!]!);
-    return v;
+    return v < TWO_53 ? Number(v) : v;
   }
   let z = s;
   while (z < e && buf[z] === 0x30) z++;
@@ -601,12 +601,20 @@ export class TraceParser {
     return v as number;
   }
 
-  private aligned(i: number, what: 'address' | 'offset'): bigint {
+  private aligned(i: number, what: 'offset'): bigint {
     const v = this.numTok(i);
     const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
     if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
     if (!this.build) return 0n;
     return typeof v === 'bigint' ? v : BigInt(v);
+  }
+
+  /** The address of a read or write: a number below 2^53, else a bigint (Addr). */
+  private access(i: number): number | bigint {
+    const v = this.numTok(i);
+    const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
+    if (low !== 0) this.fail(`unaligned address ${this.quote(i)}`);
+    return v;
   }
 
   private prot(i: number): Prot {
@@ -733,10 +741,10 @@ export class TraceParser {
         break;
       }
       case 'read':
-        out({ kind: 'read', line, proc, addr: this.aligned(2, 'address') });
+        out({ kind: 'read', line, proc, addr: this.access(2) });
         break;
       case 'write': {
-        const addr = this.aligned(2, 'address');
+        const addr = this.access(2);
         out({ kind: 'write', line, proc, addr, val: this.val(3) });
         break;
       }
