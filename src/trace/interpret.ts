@@ -54,6 +54,10 @@ export function callCommand(m: MachineCore, c: Command): CallResult {
 const RECLAIM_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 function call(m: MachineCore, c: Command): CallResult {
+  // Loads and stores first: nearly every command of a long trace is one,
+  // and a switch tests its cases in order.
+  if (c.kind === 'write') return m.write(c.proc, c.addr, c.val);
+  if (c.kind === 'read') return m.read(c.proc, c.addr);
   switch (c.kind) {
     case 'file': return m.createFile(c.file, c.size);
     case 'fwrite': return m.fwrite(c.file, c.off, c.val);
@@ -75,8 +79,6 @@ function call(m: MachineCore, c: Command): CallResult {
     case 'mprotect': return m.mprotect(c.proc, c.addr, c.len, PROT[c.prot]);
     case 'mremap': return m.mremap(c.proc, c.addr, c.oldLen, c.newLen, c.newAddr);
     case 'madvise': return m.madvise(c.proc, c.addr, c.len, ADVICE[c.advice]);
-    case 'read': return m.read(c.proc, c.addr);
-    case 'write': return m.write(c.proc, c.addr, c.val);
     case 'maps': return m.maps(c.proc);
   }
 }
