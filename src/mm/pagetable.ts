@@ -308,8 +308,17 @@ export class PageTable {
     const base = li * PTES_PER_LEAF;
     const lo = Math.max(startVpn, base) - base;
     const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
-    if (lo === 0 && hi === PTES_PER_LEAF) this.release(li, leaf);
-    else this.clearSlots(li, leaf.users === 1 ? leaf : this.own(li, leaf), lo, hi);
+    if (leaf.users === 1) {
+      this.clearSlots(li, leaf, lo, hi);
+      return;
+    }
+    // A shared leaf: let go of it if the range holds every pte it has (an
+    // exit, or an unmap of everything mapped there), rather than copy it
+    // only to empty the copy.
+    let n = 0;
+    for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
+    if (n === leaf.present) this.release(li, leaf);
+    else if (n !== 0) this.clearSlots(li, this.own(li, leaf), lo, hi);
   }
 
   /** Clear the present ptes of slots [lo, hi) of one leaf (what clear() does, without a lookup per pte). */
