@@ -168,6 +168,10 @@ export abstract class SpaceForest {
   /** Drop what `s` holds in [lo, hi) where no vma on s other than `except` covers it. */
   protected dropUncovered(s: SpaceNode, lo: number, hi: number, except: Vma | null): void {
     if (s.held === 0) return;
+    // One other vma covering the whole range keeps everything: the usual
+    // exit of a process whose fork child still uses the node (fork-chain,
+    // every generation), decided without visiting a page.
+    for (const w of s.vmas) if (w !== except && w.pgoff <= lo && hi <= w.endIndex) return;
     s.mapping.dropRange(lo, hi, this.frames, (i) => {
       for (const w of s.vmas) if (w !== except && w.pgoff <= i && i < w.endIndex) return true;
       return false;

@@ -89,39 +89,39 @@ export function countUnreachable(live: ReadonlySet<SpaceNode>, frames: FrameAllo
   const order: SpaceNode[] = [];
   for (const s of live) if (s.parent === null || s.parent.file !== null) order.push(s);
   for (let k = 0; k < order.length; k++) for (const c of order[k]!.children) order.push(c);
-  // Per node, only where non-empty: P(s), the indices asked of s from
-  // above (distinct, none held or cleared by s); O(s), s's own pages
-  // outside V(s); and, filled bottom-up, which of the indices s passed
-  // down some child needs.
-  const asked = new Map<SpaceNode, number[]>();
-  const own = new Map<SpaceNode, number[]>();
-  const neededBelow = new Map<SpaceNode, Set<number>>();
-  const vmaRanges = new Map<SpaceNode, number[]>();
+  // Per node, made only where non-empty (most calls make none): P(s), the
+  // indices asked of s from above (distinct, none held or cleared by s);
+  // O(s), s's own pages outside V(s); and, filled bottom-up, which of the
+  // indices s passed down some child needs.
+  let asked: Map<SpaceNode, number[]> | null = null;
+  let own: Map<SpaceNode, number[]> | null = null;
   for (const s of order) {
+    const o = outside(s);
+    const p = asked?.get(s);
+    if (o === null && p === undefined) continue;
     const v = rangesOf(s);
-    const o = outside(s, v);
-    const p = asked.get(s);
     const pass: number[] = [];
     if (p !== undefined) for (const i of p) if (!Intervals.has(v, i)) pass.push(i);
     if (o !== null) {
-      own.set(s, o);
+      (own ??= new Map()).set(s, o);
       for (const i of o) pass.push(i);
     }
     if (pass.length === 0) continue;
-    vmaRanges.set(s, v);
     for (const c of s.children) {
       const q = pass.filter((i) => !c.shadows(i));
-      if (q.length > 0) asked.set(c, q);
+      if (q.length > 0) (asked ??= new Map()).set(c, q);
     }
   }
+  if (own === null) return 0; // every page inside its own node's vmas
+  const neededBelow = new Map<SpaceNode, Set<number>>();
   let n = 0;
   for (let k = order.length - 1; k >= 0; k--) {
     const s = order[k]!;
     const below = neededBelow.get(s);
     // Answer the parent: which of the indices it asked are in need(s).
-    const p = asked.get(s);
+    const p = asked?.get(s);
     if (p !== undefined) {
-      const v = vmaRanges.get(s) ?? rangesOf(s);
+      const v = rangesOf(s);
       const up = neededBelow.get(s.parent!) ?? new Set<number>();
       for (const i of p) if (Intervals.has(v, i) || (below !== undefined && below.has(i))) up.add(i);
       if (up.size > 0) neededBelow.set(s.parent!, up);
@@ -144,26 +144,26 @@ function rangesOf(s: SpaceNode): number[] {
   return v;
 }
 
-/** O(s): the indices s holds (resident, then swapped) outside `v`, or null if none. */
-function outside(s: SpaceNode, v: readonly number[]): number[] | null {
+/** O(s): the indices s holds (resident, then swapped) outside its vmas' ranges, or null if none. */
+function outside(s: SpaceNode): number[] | null {
   if (s.mapping.held === 0) return null;
   let out: number[] | null = null;
-  if (v.length === 2) {
-    // One interval (one vma, or several that overlap): a comparison per page.
-    const lo = v[0]!;
-    const hi = v[1]!;
-    const each = (i: number): void => {
-      if (i < lo || i >= hi) (out ??= []).push(i);
-    };
-    s.mapping.pages.forEach(each);
-    s.mapping.swapped?.forEach(each);
-  } else {
-    const each = (i: number): void => {
-      if (!Intervals.has(v, i)) (out ??= []).push(i);
-    };
-    s.mapping.pages.forEach(each);
-    s.mapping.swapped?.forEach(each);
+  let lo = 0;
+  let hi = 0;
+  let v: number[] | null = null;
+  if (s.vmas.size === 1) {
+    // One vma (the usual case): two comparisons per page.
+    const w = s.vmas.values().next().value as Vma;
+    lo = w.pgoff;
+    hi = w.endIndex;
+  } else if (s.vmas.size > 1) {
+    v = rangesOf(s);
   }
+  const each = (i: number): void => {
+    if (v === null ? i < lo || i >= hi : !Intervals.has(v, i)) (out ??= []).push(i);
+  };
+  s.mapping.pages.forEach(each);
+  s.mapping.swapped?.forEach(each);
   return out;
 }
 
