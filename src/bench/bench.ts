@@ -39,7 +39,7 @@
 
 import { execFileSync, spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir, release } from 'node:os';
+import { loadavg, tmpdir, release } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -443,6 +443,7 @@ async function main(): Promise<void> {
   const kernelOn = k.ok;
   const figs: Figure[] = [];
   const started = new Date();
+  const loadBefore = loadavg()[0]!;
   const wanted = (id: string): boolean => o.only === null || o.only.has(id);
 
   const speedup = (sim: Stat, ker: Stat | null): number | null => (ker === null ? null : ker.median / sim.median);
@@ -572,7 +573,10 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const machine = `node ${process.version}, Linux ${release()}, ${started.toISOString().slice(0, 10)}`;
+  // The 1-minute load average when the run began and ended: on a shared
+  // machine it says how much the figures (the kernel's most) were slowed.
+  const load = `load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`;
+  const machine = `node ${process.version}, Linux ${release()}, ${started.toISOString().slice(0, 10)}, ${load}`;
   console.log(`vmtree bench (${machine}; medians of ${n} runs, ${nBig} for the workloads' kernel-sized runs)`);
   if (!kernelOn) console.log(`kernel side not measured: ${k.why}`);
   console.log(textTable(figs));
@@ -583,7 +587,7 @@ async function main(): Promise<void> {
     else writeFileSync(o.json, `${doc}\n`);
   }
   if (o.readme) {
-    writeReadme(figs, machine, kernelOn ? null : k.why, o.quick, n, nBig);
+    writeReadme(figs, machine, kernelOn ? null : k.why, o, n, nBig);
     log('README.md: Performance table rewritten');
   }
 }
@@ -591,7 +595,9 @@ async function main(): Promise<void> {
 const START = '<!-- bench:start (npm run bench -- --readme rewrites this part) -->';
 const END = '<!-- bench:end -->';
 
-function writeReadme(figs: Figure[], machine: string, noKernel: string | null, quick: boolean, n: number, nBig: number): void {
+function writeReadme(figs: Figure[], machine: string, noKernel: string | null, o: Options, n: number, nBig: number): void {
+  const flags = [o.quick ? '--quick' : '', o.runs !== null ? `--runs ${o.runs}` : '', o.noKernel ? '--no-kernel' : ''].filter((f) => f !== '');
+  const command = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
   const file = path.join(ROOT, 'README.md');
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(START);
@@ -600,7 +606,7 @@ function writeReadme(figs: Figure[], machine: string, noKernel: string | null, q
   const body = [
     START,
     '',
-    `Measured by \`npm run bench\`${quick ? ' --quick' : ''} (${machine}; medians of ${n} runs, ${nBig} for cow-storm and fork-chain, min–max in brackets${noKernel ? `; kernel not measured: ${noKernel}` : ''}):`,
+    `Measured by \`${command}\` (${machine}; medians of ${n} runs, ${nBig} for cow-storm and fork-chain, min–max in brackets${noKernel ? `; kernel not measured: ${noKernel}` : ''}):`,
     '',
     markdownTable(figs),
     '',
