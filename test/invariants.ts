@@ -15,6 +15,12 @@
 //    page cache slots, the design's own references, present ptes — and its
 //    mapcount equals the ptes mapping it; the allocator's count of frames
 //    in use equals the frames anything holds (nothing leaked).
+// I3' shared page-table leaves (src/mm/pagetable.ts), checked on the raw
+//    counts, before anything settles them: a leaf's `users` is the number
+//    of page tables holding it, 1 <= counted <= users, `present` is its
+//    present ptes and `writable` those with PTE_WRITE; each frame's raw mapcount is the sum of `counted` over
+//    the distinct leaves' ptes mapping it, and its raw refs minus raw
+//    mapcount is what holds it other than ptes.
 // I4 design: the design's own invariants (for the tree: parent/child
 //    links, no space without vmas or children, invariant X of tree.ts).
 // I5 after every process has exited only page-cache frames remain
@@ -23,10 +29,51 @@
 import { PAGE_SIZE, TASK_SIZE, VM_READ, VM_WRITE } from '../src/mm/constants.js';
 import type { Frame } from '../src/mm/frames.js';
 import type { Machine } from '../src/machine.js';
-import { PTE_READ, PTE_WRITE } from '../src/mm/pagetable.js';
+import { PTE_READ, PTE_WRITE, type PteLeaf } from '../src/mm/pagetable.js';
 import type { File } from '../src/mm/file.js';
 
+/** I3' alone: leaves and raw counts, settling nothing (so it can run while counts are deferred). */
+export function checkLeafCounts(m: Machine): void {
+  const fail = (msg: string): never => {
+    throw new Error(`invariant: ${msg}`);
+  };
+  const holders = new Map<PteLeaf, number>();
+  for (const mm of m.procs.values()) {
+    for (const leaf of mm.pt.leaves.values()) holders.set(leaf, (holders.get(leaf) ?? 0) + 1);
+  }
+  const rawMap = new Map<Frame, number>();
+  for (const [leaf, n] of holders) {
+    if (leaf.users !== n) fail(`a page-table leaf has users ${leaf.users}, ${n} tables hold it`);
+    if (leaf.counted < 1 || leaf.counted > leaf.users) fail(`a page-table leaf counts ${leaf.counted} of ${leaf.users} users`);
+    let present = 0;
+    let writable = 0;
+    leaf.frames.forEach((f, i) => {
+      if (f === null) return;
+      present++;
+      if ((leaf.flags[i]! & PTE_WRITE) !== 0) writable++;
+      rawMap.set(f, (rawMap.get(f) ?? 0) + leaf.counted);
+    });
+    if (present !== leaf.present) fail(`a page-table leaf has ${present} ptes, says ${leaf.present}`);
+    if (writable !== leaf.writable) fail(`a page-table leaf has ${writable} writable ptes, says ${leaf.writable}`);
+  }
+  const other = new Map<Frame, number>();
+  const hold = (f: Frame, n = 1): void => {
+    other.set(f, (other.get(f) ?? 0) + n);
+  };
+  const files = new Set<File>(m.files.values());
+  for (const mm of m.procs.values()) for (const v of mm.vmas.list) if (v.file !== null) files.add(v.file);
+  for (const f of files) f.mapping.pages.forEach((_, fr) => hold(fr));
+  for (const [fr, n] of m.design.heldFrames()) hold(fr, n);
+  for (const fr of new Set([...rawMap.keys(), ...other.keys()])) {
+    const mc = rawMap.get(fr) ?? 0;
+    if (fr.rawMapcount !== mc) fail(`frame ${fr.pfn} raw mapcount ${fr.rawMapcount}, counted ptes ${mc}`);
+    const own = (other.get(fr) ?? 0) + (fr === m.frames.zero ? 1 : 0);
+    if (fr.rawRefs - fr.rawMapcount !== own) fail(`frame ${fr.pfn} raw refs ${fr.rawRefs} - mapcount ${fr.rawMapcount}, other holders ${own}`);
+  }
+}
+
 export function checkInvariants(m: Machine): void {
+  checkLeafCounts(m);
   const fail = (msg: string): never => {
     throw new Error(`invariant: ${msg}`);
   };

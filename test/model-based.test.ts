@@ -43,6 +43,7 @@ import {
 } from './naive/gen.js';
 import { hostZeroPage, isRoot, runLinuxText, splitResults, vmrunAvailable } from './naive/linux.js';
 import { NaiveMachine } from './naive/model.js';
+import { checkInvariants, checkLeafCounts } from './invariants.js';
 import { formatResults, parseVmt, printVmt, printVmtCommand } from './naive/trace-text.js';
 
 const RUNS = Number(process.env.VMTREE_FC_RUNS ?? 5000);
@@ -122,6 +123,18 @@ class VmCommand implements fc.Command<Model, Real> {
     }
     m.naiveOut.push(expected);
     r.out.push(actual);
+    // Counts deferred by fork's shared page-table leaves are checked raw
+    // after every command; every eighth command the whole set of
+    // invariants (which settles them) checks that they were right.
+    if (!actual.startsWith('THROWS')) {
+      try {
+        if (m.log.length % 8 === 0) checkInvariants(r.machine);
+        else checkLeafCounts(r.machine);
+      } catch (e) {
+        r.out[r.out.length - 1] = `THROWS ${e instanceof Error ? e.message : String(e)}`;
+        throw new Disagreement(m.log, m.naiveOut, r.out);
+      }
+    }
     if (same(c, expected, actual)) return;
     if (!STRICT_MERGE && mergeDependent(c, expected, actual)) { m.stopped = true; stats.stopped++; return; }
     throw new Disagreement(m.log, m.naiveOut, r.out);

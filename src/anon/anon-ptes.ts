@@ -156,7 +156,7 @@ export class AnonPtes {
    * vma (it is not in the swap cache). do_wp_page's reuse test.
    */
   exclusive(f: Frame): boolean {
-    return f.refs - f.mapcount === 1 && !this.cachedSlot.has(f);
+    return f.nonPteRefs === 1 && !this.cachedSlot.has(f);
   }
 
   /** fork (dup_mmap copying ptes): `child`'s array is `parent`'s, with a reference more on each entry. */

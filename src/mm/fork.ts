@@ -8,10 +8,15 @@
 // only) gives the child an empty range, with no ptes; the flag itself is
 // inherited, so a grandchild's copy is wiped again. Shared mappings copy
 // their ptes unchanged.
+//
+// The ptes are not copied one by one: once every vma is in place (the
+// private ones write-protected in the parent), the child shares the
+// parent's page-table leaves copy-on-write (pagetable.ts), except a leaf
+// with a pte the child must not have (a MADV_DONTFORK or MADV_WIPEONFORK
+// range): those ptes the child does not get, the rest it copies as before.
 
 import type { Kernel } from './kernel.js';
 import { Mm } from './mm.js';
-import { PTE_WRITE } from './pagetable.js';
 import { PAGE_SIZE } from './constants.js';
 import { insertVma, removeVma } from './vma-ops.js';
 import { Vma } from './vma.js';
@@ -19,31 +24,39 @@ import { Vma } from './vma.js';
 export function dupMmap(k: Kernel, parent: Mm, childName: string): Mm {
   const child = new Mm(childName, k.frames);
   k.design.mmInit?.(child, parent);
+  // Leaves holding a pte of a range the child does not get: copied pte by
+  // pte below, never shared.
+  const unshared = new Set<number>();
+  for (const v of parent.vmas.list) {
+    if (!v.dontfork && !v.wipeonfork) continue;
+    parent.pt.forEachLeaf(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (li) => unshared.add(li));
+  }
   for (const v of parent.vmas.list) {
     if (v.dontfork) continue;
     const c = new Vma(child, v.start, v.end, v.pgoff, v.prot, v.shared, v.file);
     c.wipeonfork = v.wipeonfork;
     c.account = v.account;
-    // anon_vma_fork(): the child gets an anon_vma if the parent had one,
-    // unless the range is wiped (dup_mmap clears it).
     // anon_vma_fork(): the child gets an anon_vma of its own if the parent
     // had one (and is then a fork child), unless the range is wiped.
     if (!v.wipeonfork) k.tags.fork(v, c);
-    const lo = v.start / PAGE_SIZE;
-    const hi = v.end / PAGE_SIZE;
     if (v.shared) {
       insertVma(child, c);
-      parent.pt.forEachPresent(lo, hi, (vpn, f, flags) => child.pt.set(vpn, f, flags));
     } else if (v.wipeonfork) {
       k.design.forkWiped(v, c);
       insertVma(child, c);
     } else {
       k.design.fork(v, c);
       insertVma(child, c);
-      parent.pt.changeFlags(lo, hi, (old) => old & ~PTE_WRITE);
-      parent.pt.forEachPresent(lo, hi, (vpn, f, flags) => child.pt.set(vpn, f, flags));
+      parent.pt.wrprotect(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
     }
   }
+  // Every leaf but those holds only ptes of vmas the child has, with the
+  // access bits it must have: the child shares it. Of those, the child
+  // copies the ptes of the vmas it has (not wiped).
+  parent.pt.fork(child.pt, (li) => !unshared.has(li), (vpn) => {
+    const c = child.vmas.lookup(vpn * PAGE_SIZE);
+    return c !== null && !c.wipeonfork;
+  });
   return child;
 }
 

@@ -15,6 +15,16 @@
 // it (the kernel's page refcount; our pte count is its mapcount, kept
 // separately so rmap checks can compare it with a walk). A frame returns to
 // the allocator when `refs` drops to zero. The zero page is never freed.
+//
+// Deferred counts: fork shares page-table leaves between parent and child
+// instead of copying every pte (pagetable.ts), so the per-pte reference
+// each process would hold is not taken at fork. The raw counts
+// (`rawRefs`, `rawMapcount`) are then short of the truth, and the
+// allocator knows it (`defer`). Reading `refs` or `mapcount` settles every
+// deferred count first, so every reader sees exact counts; only the page
+// table and this file touch the raw ones. `refs - mapcount` (holders other
+// than ptes) is exact at any time, since a pte holds one of each: the
+// copy-or-reuse test of a write fault reads that, and settles nothing.
 
 import type { PageOwner } from './address-space.js';
 import { PAGE_WORDS } from './constants.js';
@@ -60,10 +70,10 @@ export class Frame {
   private sp: number[] | null = null;
   /** Zeroed contents kept from an earlier life of this frame, reused on the first write. */
   spare: Uint32Array | null = null;
-  /** Holders: address_space slots + present ptes. */
-  refs = 0;
-  /** Present ptes mapping this frame (page_mapcount). */
-  mapcount = 0;
+  /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
+  rawRefs = 0;
+  /** Present ptes mapping this frame (page_mapcount), less those deferred likewise. */
+  rawMapcount = 0;
   /**
    * page->mapping and page->index: the address_space slot that owns this
    * frame (every frame but the zero page has at most one), or null.
@@ -83,6 +93,23 @@ export class Frame {
 
   constructor(pfn: number) {
     this.pfn = pfn;
+  }
+
+  /** Holders: address_space slots + present ptes (exact: settles deferred counts). */
+  get refs(): number {
+    if (unsettled.length !== 0) settleAll();
+    return this.rawRefs;
+  }
+
+  /** Present ptes mapping this frame, page_mapcount (exact: settles deferred counts). */
+  get mapcount(): number {
+    if (unsettled.length !== 0) settleAll();
+    return this.rawMapcount;
+  }
+
+  /** Holders other than ptes (refs - mapcount): exact without settling anything. */
+  get nonPteRefs(): number {
+    return this.rawRefs - this.rawMapcount;
   }
 
   /**
@@ -229,6 +256,24 @@ export function imageFull(img: PageImage): Uint32Array {
   return d;
 }
 
+/** Something whose deferred frame counts can be made exact (a shared page-table leaf). */
+export interface DeferredCounts {
+  /** Whether counts are still short (false once settled, or once nothing maps it any more). */
+  readonly short: boolean;
+  settle(): void;
+}
+
+/**
+ * Allocators with deferred counts; reading any frame's counts settles them
+ * all (a frame does not know its allocator: one field less per page). Weak,
+ * so that a machine dropped with deferred counts is not kept alive.
+ */
+const unsettled: WeakRef<FrameAllocator>[] = [];
+
+function settleAll(): void {
+  for (let r = unsettled.pop(); r !== undefined; r = unsettled.pop()) r.deref()?.settle();
+}
+
 /** Thrown when memory is bounded and nothing more can be freed. */
 export class OutOfMemoryError extends Error {
   constructor(detail: string) {
@@ -255,9 +300,51 @@ export class FrameAllocator {
   peak = 0;
   allocated = 0;
 
+  /** What has deferred counts (see the file's header); settled all at once. */
+  private readonly deferred: DeferredCounts[] = [];
+
   constructor() {
     this.zero = new Frame(0);
-    this.zero.refs = 1; // never freed
+    this.zero.rawRefs = 1; // never freed
+  }
+
+  /** This allocator's entry in `unsettled`, if it is there. */
+  private self: WeakRef<FrameAllocator> | null = null;
+  /** The list's length at which it is next compacted. */
+  private compactAt = 4096;
+
+  /**
+   * Note that `d` holds counts short of the truth until settled. `d` may
+   * stop being short before that (the processes sharing it exit): the list
+   * drops such entries when it has doubled since it was last compacted, so
+   * it stays within twice what is really short, whatever the trace's length.
+   */
+  defer(d: DeferredCounts): void {
+    const list = this.deferred;
+    if (this.self === null) {
+      this.self = new WeakRef(this);
+      unsettled.push(this.self);
+    }
+    list.push(d);
+    if (list.length >= this.compactAt) {
+      let n = 0;
+      for (let i = 0; i < list.length; i++) if (list[i]!.short) list[n++] = list[i]!;
+      list.length = n;
+      this.compactAt = Math.max(4096, 2 * n);
+    }
+  }
+
+  /** Make every deferred count exact. */
+  settle(): void {
+    const d = this.deferred;
+    for (let i = 0; i < d.length; i++) d[i]!.settle();
+    d.length = 0;
+    this.compactAt = 4096;
+    if (this.self !== null) {
+      const at = unsettled.indexOf(this.self);
+      if (at >= 0) unsettled.splice(at, 1);
+      this.self = null;
+    }
   }
 
   /** A frame with zero contents and no references. */
@@ -286,19 +373,19 @@ export class FrameAllocator {
 
   /** Take a reference. */
   get(f: Frame): void {
-    f.refs++;
+    f.rawRefs++;
   }
 
   /** Drop a reference; the frame is freed when nothing holds it. */
   put(f: Frame): void {
-    if (--f.refs === 0) {
+    if (--f.rawRefs === 0) {
       if (f === this.zero) throw new Error('zero page refcount underflow');
       f.clear();
-      f.mapcount = 0;
+      f.rawMapcount = 0;
       f.owner = null;
       this.free.push(f);
       this.inUse--;
-    } else if (f.refs < 0) {
+    } else if (f.rawRefs < 0) {
       throw new Error(`frame ${f.pfn} refcount underflow`);
     }
   }

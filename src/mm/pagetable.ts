@@ -16,23 +16,83 @@
 // The page table holds references: a present pte holds one `refs` and one
 // `mapcount` on its frame; set/clear maintain both.
 //
+// Leaves shared copy-on-write (fork): dupMmap gives the child the parent's
+// leaves themselves, not copies (`shareLeaves`), so a fork costs a Map
+// entry per leaf instead of a reference per pte. A leaf with `users` > 1
+// is read by every table holding it and written by none: a table about to
+// change it takes its own copy first (`own`), and a table done with it
+// (exit, an unmap of the whole leaf) just lets go (`release`). The kernel
+// must copy every pte at fork; a model only has to answer as if it had.
+//
+// Counts of a shared leaf: each present pte of a leaf holds `counted`
+// references (and mapcounts) on its frame, where the truth is `users`.
+// Sharing raises `users` only and tells the allocator the counts are
+// short (frames.ts: reading any frame's refs or mapcount settles them,
+// raising `counted` to `users`). Invariant, for every leaf:
+//   1 <= counted <= users, and a frame's raw counts are the sum of
+//   `counted` over the present ptes mapping it (plus non-pte holders).
+// So a frame is never freed while mapped (counted >= 1), and a fork whose
+// child exits (or execs) before anything asks for a count never touches a
+// pte.
+//
 // Access bits: PTE_READ and PTE_WRITE. A present pte with neither is a
 // PROT_NONE mapping of a page that stays resident (mprotect keeps pages).
 // A pte without PTE_WRITE in a writable vma is write-protected: the next
 // write faults and the anonymous-memory design decides between copy and
 // reuse (fork and mprotect make ptes so).
 
-import type { Frame, FrameAllocator } from './frames.js';
+import type { DeferredCounts, Frame, FrameAllocator } from './frames.js';
 
 export const PTE_READ = 1;
 export const PTE_WRITE = 2;
 
 export const PTES_PER_LEAF = 512;
 
-export class PteLeaf {
-  readonly frames: (Frame | null)[] = new Array<Frame | null>(PTES_PER_LEAF).fill(null);
-  readonly flags = new Uint8Array(PTES_PER_LEAF);
+export class PteLeaf implements DeferredCounts {
+  readonly frames: (Frame | null)[];
+  readonly flags: Uint8Array;
   present = 0;
+  /** Present ptes with PTE_WRITE (so that fork's write-protect skips a leaf with none). */
+  writable = 0;
+  /** Page tables holding this leaf (more than one after fork, until each writes). */
+  users = 1;
+  /** References each present pte holds on its frame (see the header). */
+  counted = 1;
+  /** In the allocator's deferred list. */
+  deferred = false;
+
+  /** A new empty leaf, or a private copy of `of`'s ptes. */
+  constructor(of?: PteLeaf) {
+    if (of === undefined) {
+      this.frames = new Array<Frame | null>(PTES_PER_LEAF).fill(null);
+      this.flags = new Uint8Array(PTES_PER_LEAF);
+    } else {
+      this.frames = of.frames.slice();
+      this.flags = of.flags.slice();
+      this.present = of.present;
+      this.writable = of.writable;
+    }
+  }
+
+  get short(): boolean {
+    return this.counted < this.users;
+  }
+
+  /** Take the references deferred at fork: `counted` becomes `users`. */
+  settle(): void {
+    this.deferred = false;
+    const add = this.users - this.counted;
+    if (add <= 0) return;
+    this.counted = this.users;
+    const frames = this.frames;
+    for (let i = 0, left = this.present; left > 0; i++) {
+      const f = frames[i]!;
+      if (f === null) continue;
+      f.rawRefs += add;
+      f.rawMapcount += add;
+      left--;
+    }
+  }
 }
 
 const leafIndex = (vpn: number): number => Math.floor(vpn / PTES_PER_LEAF);
@@ -60,6 +120,111 @@ export class PageTable {
     if (li === this.lastIndex) this.lastLeaf = undefined;
   }
 
+  /**
+   * This table's own copy of leaf `li` (which it holds as `leaf`), before
+   * it changes a pte there: the leaf itself unless fork shares it.
+   */
+  private own(li: number, leaf: PteLeaf): PteLeaf {
+    if (leaf.users === 1) return leaf;
+    const copy = new PteLeaf(leaf);
+    if (leaf.counted === leaf.users) {
+      // The copy's ptes take over the references one user held.
+      leaf.counted--;
+    } else {
+      // The shared leaf's counts were short by one user at least: the
+      // copy takes its references afresh and the leaf stays as short.
+      const frames = copy.frames;
+      for (let i = 0, left = copy.present; left > 0; i++) {
+        const f = frames[i]!;
+        if (f === null) continue;
+        this.frames.get(f);
+        f.rawMapcount++;
+        left--;
+      }
+    }
+    leaf.users--;
+    this.leaves.set(li, copy);
+    this.lastIndex = li;
+    this.lastLeaf = copy;
+    return copy;
+  }
+
+  /**
+   * Stop holding leaf `li` (every pte of it goes): a shared leaf loses a
+   * user, dropping that user's references if they were taken.
+   */
+  private release(li: number, leaf: PteLeaf): void {
+    if (leaf.users === 1) {
+      this.clearSlots(li, leaf, 0, PTES_PER_LEAF);
+      return;
+    }
+    leaf.users--;
+    if (leaf.counted > leaf.users) {
+      leaf.counted--;
+      const frames = leaf.frames;
+      for (let i = 0, left = leaf.present; left > 0; i++) {
+        const f = frames[i]!;
+        if (f === null) continue;
+        f.rawMapcount--;
+        this.frames.put(f);
+        left--;
+      }
+    }
+    this.present -= leaf.present;
+    this.dropLeaf(li);
+  }
+
+  /**
+   * fork: `child` gets every leaf of this table, in ascending order (the
+   * order a pte-by-pte copy would have made them in, so that exits free
+   * frames in the same order as before). A leaf `copyWhole` accepts the
+   * child shares (see the header): the caller vouches that every pte in it
+   * is one the child must have, with the same access bits (write-protected
+   * already where it must be). Of any other leaf the child gets the ptes
+   * `keep` accepts, copied one by one.
+   */
+  fork(child: PageTable, copyWhole: (li: number) => boolean, keep: (vpn: number) => boolean): void {
+    if (child.leaves.size !== 0) throw new Error('fork into a page table that has ptes');
+    const keys = [...this.leaves.keys()].sort((a, b) => a - b);
+    for (const li of keys) {
+      const leaf = this.leaves.get(li)!;
+      if (copyWhole(li)) {
+        leaf.users++;
+        child.leaves.set(li, leaf);
+        child.present += leaf.present;
+        if (!leaf.deferred) {
+          leaf.deferred = true;
+          this.frames.defer(leaf);
+        }
+        continue;
+      }
+      const base = li * PTES_PER_LEAF;
+      for (let i = 0; i < PTES_PER_LEAF; i++) {
+        const f = leaf.frames[i]!;
+        if (f !== null && keep(base + i)) child.set(base + i, f, leaf.flags[i]!);
+      }
+    }
+  }
+
+  /** Call fn with the index of every leaf holding a pte in [startVpn, endVpn). */
+  forEachLeaf(startVpn: number, endVpn: number, fn: (li: number) => void): void {
+    if (endVpn <= startVpn || this.present === 0) return;
+    const first = leafIndex(startVpn);
+    const last = leafIndex(endVpn - 1);
+    for (const [li, leaf] of this.leaves) {
+      if (li < first || li > last) continue;
+      const base = li * PTES_PER_LEAF;
+      const lo = Math.max(startVpn, base) - base;
+      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+      for (let i = lo; i < hi; i++) {
+        if (leaf.frames[i] !== null) {
+          fn(li);
+          break;
+        }
+      }
+    }
+  }
+
   /** The frame mapped at vpn, or null. */
   frame(vpn: number): Frame | null {
     const leaf = this.leaf(leafIndex(vpn));
@@ -81,35 +246,40 @@ export class PageTable {
       this.leaves.set(li, leaf);
       this.lastIndex = li;
       this.lastLeaf = leaf;
+    } else if (leaf.users !== 1) {
+      leaf = this.own(li, leaf);
     }
     const i = vpn & 511;
     const old = leaf.frames[i]!;
     if (old !== frame) {
       this.frames.get(frame);
-      frame.mapcount++;
+      frame.rawMapcount++;
       if (old === null) {
         leaf.present++;
         this.present++;
       } else {
-        old.mapcount--;
+        old.rawMapcount--;
         this.frames.put(old);
       }
       leaf.frames[i] = frame;
     }
+    leaf.writable += (flags & PTE_WRITE ? 1 : 0) - (leaf.flags[i]! & PTE_WRITE ? 1 : 0);
     leaf.flags[i] = flags;
   }
 
   /** Clear the pte at vpn if present. */
   clear(vpn: number): void {
     const li = leafIndex(vpn);
-    const leaf = this.leaf(li);
+    let leaf = this.leaf(li);
     if (leaf === undefined) return;
     const i = vpn & 511;
+    if (leaf.frames[i] === null) return;
+    if (leaf.users !== 1) leaf = this.own(li, leaf);
     const old = leaf.frames[i]!;
-    if (old === null) return;
     leaf.frames[i] = null;
+    if ((leaf.flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
     leaf.flags[i] = 0;
-    old.mapcount--;
+    old.rawMapcount--;
     this.frames.put(old);
     this.present--;
     if (--leaf.present === 0) this.dropLeaf(li);
@@ -138,7 +308,8 @@ export class PageTable {
     const base = li * PTES_PER_LEAF;
     const lo = Math.max(startVpn, base) - base;
     const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
-    this.clearSlots(li, leaf, lo, hi);
+    if (lo === 0 && hi === PTES_PER_LEAF) this.release(li, leaf);
+    else this.clearSlots(li, leaf.users === 1 ? leaf : this.own(li, leaf), lo, hi);
   }
 
   /** Clear the present ptes of slots [lo, hi) of one leaf (what clear() does, without a lookup per pte). */
@@ -150,8 +321,9 @@ export class PageTable {
       const old = frames[i]!;
       if (old === null) continue;
       frames[i] = null;
+      if ((flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
       flags[i] = 0;
-      old.mapcount--;
+      old.rawMapcount--;
       alloc.put(old);
       this.present--;
       leaf.present--;
@@ -168,9 +340,62 @@ export class PageTable {
       const base = li * PTES_PER_LEAF;
       const lo = Math.max(startVpn, base) - base;
       const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+      if (leaf.users !== 1) {
+        // A shared leaf is copied only if a pte really changes (a second
+        // fork write-protects ptes the first already did).
+        let changes = false;
+        for (let i = lo; i < hi && !changes; i++) changes = leaf.frames[i] !== null && fn(leaf.flags[i]!) !== leaf.flags[i];
+        if (!changes) return;
+        leaf = this.own(li, leaf);
+      }
       const frames = leaf.frames;
       const flags = leaf.flags;
-      for (let i = lo; i < hi; i++) if (frames[i] !== null) flags[i] = fn(flags[i]!);
+      for (let i = lo; i < hi; i++) {
+        if (frames[i] === null) continue;
+        const was = flags[i]!;
+        const now = fn(was);
+        leaf.writable += (now & PTE_WRITE ? 1 : 0) - (was & PTE_WRITE ? 1 : 0);
+        flags[i] = now;
+      }
+    };
+    if (last - first + 1 > this.leaves.size) {
+      for (const [li, leaf] of this.leaves) if (li >= first && li <= last) visit(li, leaf);
+    } else {
+      for (let li = first; li <= last; li++) {
+        const leaf = this.leaves.get(li);
+        if (leaf !== undefined) visit(li, leaf);
+      }
+    }
+  }
+
+  /**
+   * Clear PTE_WRITE on every pte in [startVpn, endVpn) (fork's
+   * write-protect of a private range). A shared leaf with no writable pte
+   * in the range is left shared: a second fork finds the first's work done.
+   */
+  wrprotect(startVpn: number, endVpn: number): void {
+    if (endVpn <= startVpn || this.present === 0) return;
+    const first = leafIndex(startVpn);
+    const last = leafIndex(endVpn - 1);
+    const visit = (li: number, leaf: PteLeaf): void => {
+      const base = li * PTES_PER_LEAF;
+      const lo = Math.max(startVpn, base) - base;
+      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+      if (leaf.writable === 0) return;
+      let flags = leaf.flags;
+      let i = lo;
+      while (i < hi && (flags[i]! & PTE_WRITE) === 0) i++;
+      if (i === hi) return;
+      if (leaf.users !== 1) {
+        leaf = this.own(li, leaf);
+        flags = leaf.flags;
+      }
+      // An absent pte's bits are 0: no need to look at its frame.
+      for (; i < hi; i++) {
+        if ((flags[i]! & PTE_WRITE) === 0) continue;
+        flags[i] = flags[i]! & ~PTE_WRITE;
+        leaf.writable--;
+      }
     };
     if (last - first + 1 > this.leaves.size) {
       for (const [li, leaf] of this.leaves) if (li >= first && li <= last) visit(li, leaf);
@@ -207,6 +432,6 @@ export class PageTable {
 
   /** Drop every pte (exit). */
   clearAll(): void {
-    for (const [li, leaf] of [...this.leaves]) this.clearSlots(li, leaf, 0, PTES_PER_LEAF);
+    for (const [li, leaf] of [...this.leaves]) this.release(li, leaf);
   }
 }
