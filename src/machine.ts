@@ -3,9 +3,9 @@
 // (src/anon/index.ts), driven by trace commands (src/trace/interpret.ts).
 
 import { DEFAULT_DESIGN, DESIGNS } from './anon/index.js';
-import { MachineCore, MIN_FRAMES, type MachineCoreOptions } from './mm/machine.js';
+import { MachineCore, MIN_FRAMES, type CallResult, type MachineCoreOptions } from './mm/machine.js';
 import type { Command } from './trace/ast.js';
-import { execCommand } from './trace/interpret.js';
+import { callCommand, execCommand } from './trace/interpret.js';
 
 export { MIN_FRAMES };
 
@@ -32,11 +32,16 @@ export class Machine extends MachineCore {
   exec(c: Command): string {
     return execCommand(this, c);
   }
+
+  /** Run one trace command; its result with a value read as a number (see callCommand). */
+  call(c: Command): CallResult {
+    return callCommand(this, c);
+  }
 }
 
 /** Run a whole (already validated) trace, calling `out` once per result. */
 export function runTrace(cmds: readonly Command[], out: (text: string) => void, opts: MachineOptions = {}): Machine {
   const m = new Machine(opts);
-  for (const c of cmds) out(`${c.line} ${m.exec(c)}\n`);
+  for (const c of cmds) out(`${c.line} ${m.call(c)}\n`);
   return m;
 }

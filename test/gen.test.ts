@@ -79,7 +79,7 @@ function portabilityProblem(cmds: Command[]): string | null {
       case 'exit': spaces.delete(c.proc); break;
       case 'read':
       case 'write':
-        if (!inWindow(c.addr, c.addr + 4n)) return `${at}: access outside the window`;
+        if (!inWindow(BigInt(c.addr), BigInt(c.addr) + 4n)) return `${at}: access outside the window`;
         break;
       case 'mmap': {
         const sp = spaces.get(c.proc)!;

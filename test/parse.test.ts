@@ -55,7 +55,7 @@ describe('accepted traces', () => {
       file: 'data', off: 0x2000n,
     });
     expect(cmds[6]).toEqual({ kind: 'fork', line: 7, proc: 'a', child: 'b' });
-    expect(cmds[8]).toEqual({ kind: 'read', line: 9, proc: 'a', addr: 0x100000000000n });
+    expect(cmds[8]).toEqual({ kind: 'read', line: 9, proc: 'a', addr: 0x100000000000 });
     expect(cmds[11]).toEqual({ kind: 'maps', line: 12, proc: 'a' });
     expect(cmds[12]).toEqual({ kind: 'frames', line: 13 });
   });
@@ -88,8 +88,19 @@ describe('accepted traces', () => {
       'dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork',
     ]);
     expect(cmds[21]).toMatchObject({ addr: 0xfffffffffffffffcn });
+    expect(cmds[22]).toMatchObject({ addr: 0 });
     expect(cmds[1]).toMatchObject({ val: 4294967295 });
     expect(typeof (cmds[1] as { val: unknown }).val).toBe('number');
+  });
+
+  it('gives an access address as a number below 2^53 and as an exact bigint from 2^53 up', () => {
+    const addrs = (toks: string[]): unknown[] =>
+      parseTrace(['spawn p', ...toks.map((t, i) => (i % 2 ? `p write ${t} 1` : `p read ${t}`))].join('\n'), 'x')
+        .slice(1)
+        .map((c) => (c as { addr: unknown }).addr);
+    expect(addrs(['9007199254740988', '0x1ffffffffffffc', '9007199254740992', '0x20000000000004', '0x0000000000000000000000001000']))
+      .toEqual([2 ** 53 - 4, 2 ** 53 - 4, 2n ** 53n, 2n ** 53n + 4n, 0x1000]);
+    expect(addrs(['18446744073709551612', '0xFFFFFFFFFFFFFFFC'])).toEqual([2n ** 64n - 4n, 2n ** 64n - 4n]);
   });
 
   it('counts blank and comment lines, skips them', () => {
@@ -379,7 +390,7 @@ describe('big inputs', () => {
     const buf = Buffer.from(lines.join('\n'));
     const cmds = parseTrace(buf, 'x');
     expect(cmds).toHaveLength(2_000_002);
-    expect(cmds[2_000_001]).toEqual({ kind: 'read', line: 2_000_002, proc: 'a', addr: 0x100000000000n });
+    expect(cmds[2_000_001]).toEqual({ kind: 'read', line: 2_000_002, proc: 'a', addr: 0x100000000000 });
   });
 });
 

@@ -96,21 +96,23 @@ class RefModel {
         return 'ok';
       }
       case 'read': {
+        const addr = BigInt(c.addr);
         const p = this.procs.get(c.proc)!;
-        const r = this.region(p, c.addr);
-        if (!r.shared && p.priv.has(c.addr)) return String(p.priv.get(c.addr));
+        const r = this.region(p, addr);
+        if (!r.shared && p.priv.has(addr)) return String(p.priv.get(addr));
         if (r.file === null) return '0';
         const f = this.files.get(r.file)!;
-        const off = r.off + (c.addr - r.s);
+        const off = r.off + (addr - r.s);
         if (off >= ((f.size + PAGE - 1n) / PAGE) * PAGE) throw new Error('model: read past EOF');
         return String(f.words.get(off) ?? 0);
       }
       case 'write': {
+        const addr = BigInt(c.addr);
         const p = this.procs.get(c.proc)!;
-        const r = this.region(p, c.addr);
+        const r = this.region(p, addr);
         if (!r.prot.includes('w')) throw new Error(`model: write to ${r.prot} memory`);
-        if (r.shared) this.files.get(r.file!)!.words.set(r.off + (c.addr - r.s), c.val);
-        else p.priv.set(c.addr, c.val);
+        if (r.shared) this.files.get(r.file!)!.words.set(r.off + (addr - r.s), c.val);
+        else p.priv.set(addr, c.val);
         return 'ok';
       }
       default:

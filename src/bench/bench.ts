@@ -6,9 +6,11 @@
 //     the loop of exec calls;
 //   - the simulator, workloads (warm, the main figure): one Node process
 //     runs the trace once untimed (warm-up), then each timed run is the
-//     work `vmtree run` does once started: the validating pass, the
-//     streamed parse and the run (src/trace/source.ts), with the results
-//     hashed after the clock stops instead of printed; a full GC before
+//     work `vmtree run` does once started: openTrace (src/trace/source.ts:
+//     a trace of at most 4 MiB parsed once and held; a longer one, like
+//     cow-storm's, validated in one pass, then parsed again as it runs)
+//     and the run, with the results hashed after the clock stops instead
+//     of printed; a full GC before
 //     each run, so one run's garbage is not charged to the next;
 //   - the simulator, workloads (cold): a fresh Node process's first run
 //     of the same work, as a user typing `vmtree run` waits for it (JIT
@@ -253,8 +255,9 @@ function bytesPerPage(pages: number, words: number): number {
 // The simulator side: workloads, run in other Node processes
 
 /**
- * One run of a trace. ns: the validating pass + the streamed parse + the
- * run; parseNs: the validating pass alone; startupNs: how long the process
+ * One run of a trace. ns: openTrace + the run (for a streamed trace, the
+ * second parse pass runs with it); parseNs: openTrace alone (a held
+ * trace's whole parse, or a streamed trace's validating pass); startupNs: how long the process
  * had been alive when the run began (Node's start-up and module loading:
  * meaningful for a cold run); maxRss: the process's peak RSS so far.
  */
@@ -422,10 +425,11 @@ function parseArgs(argv: string[]): Options {
 /** What each side's figures include: printed under the table, and in the README. */
 const LEGEND = [
   'simulator, micro figures: Machine.exec on commands built beforehand, JIT warmed up, timed around the exec loop.',
-  'simulator, workloads: what `vmtree run` does once started: the validating pass + the streamed parse + the run',
-  '  (src/trace/source.ts; results hashed after the clock stops, not printed). Warm rows: one Node process, one',
-  '  untimed run first, a full GC before each timed run. Cold rows: a fresh Node process\'s first run (JIT cold),',
-  '  with that process\'s start-up (Node + modules, not in the time) and its peak RSS at the end of that run.',
+  'simulator, workloads: what `vmtree run` does once started: parse + run (src/trace/source.ts: a trace of at most',
+  '  4 MiB parsed once, a longer one validated first, then parsed again as it runs; results hashed after the clock',
+  '  stops, not printed). Warm rows: one Node process, one untimed run first, a full GC before each timed run.',
+  '  Cold rows: a fresh Node process\'s first run (JIT cold), with that process\'s start-up (Node + modules, not in',
+  '  the time) and its peak RSS at the end of that run.',
   'kernel: native/kbench.c, real processes; micro figures timed around the loop of faults or the fork; workloads:',
   '  the trace parsed first (untimed), then executed from its first command to its last (the teardown of processes',
   '  still alive at the end untimed); read values hashed and checked equal to the simulator\'s on every run.',

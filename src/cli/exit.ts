@@ -101,7 +101,7 @@ export function runToStatus(
   try {
     for (const c of cmds) {
       line = c.line;
-      out(`${c.line} ${machine.exec(c)}\n`);
+      out(`${c.line} ${machine.call(c)}\n`);
     }
   } catch (e) {
     if (e instanceof OutOfMemoryError) return { status: EXIT.OUT_OF_MEMORY, message: `${name}:${line}: ${e.message}`, machine };

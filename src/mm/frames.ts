@@ -7,8 +7,9 @@
 //
 // Contents are sparse while few words are non-zero, then a full page; full
 // pages live in slabs of SLAB_PAGES pages (one ArrayBuffer each) rather
-// than one ArrayBuffer per page, and freed frames — struct and contents —
-// are recycled, so faulting pages in allocates nothing in the steady state.
+// than one ArrayBuffer per page; freed frames are recycled, and their full
+// pages go to a pool of zeroed pages that full() takes from first, so
+// faulting pages in allocates nothing in the steady state.
 //
 // Reference counting: `refs` counts every holder of the frame — each page
 // cache / address_space slot that holds it and each present pte that maps
@@ -43,8 +44,21 @@ const SLAB_PAGES = 256;
 let slab: Uint32Array | null = null;
 let slabNext = SLAB_PAGES;
 
-/** A zeroed page of contents, carved from the current slab. */
+/**
+ * Zeroed pages of contents that freed frames gave back, reused before the
+ * slab is carved again: faulting pages in after others were freed
+ * allocates nothing. Shared by every machine of the process, as the slab
+ * is (a page kept here belongs to no frame); bounded, so that a run that
+ * once had many full pages does not keep them all after its machine is
+ * gone (a page dropped past the bound is garbage like any other).
+ */
+const spares: Uint32Array[] = [];
+const SPARES_MAX = 4096;
+
+/** A zeroed page of contents: a spare, or carved from the current slab. */
 function pageData(): Uint32Array {
+  const s = spares.pop();
+  if (s !== undefined) return s;
   if (slabNext === SLAB_PAGES) {
     slab = new Uint32Array(SLAB_PAGES * PAGE_WORDS);
     slabNext = 0;
@@ -53,23 +67,51 @@ function pageData(): Uint32Array {
   return slab!.subarray(at, at + PAGE_WORDS);
 }
 
+// Frame.bits: the two page flags, the inline word's index and the high part
+// of page->index, in one small integer (one field instead of four; see
+// "Size" below). 29 bits in all: a Smi even where V8 compresses pointers.
+const REFERENCED = 1;
+const DIRTY = 2;
+/** (bits & W0_MASK) >> W0_SHIFT is the inline word's index + 1 (0: no inline word). */
+const W0_SHIFT = 2;
+const W0_MASK = 0x7ff << W0_SHIFT; // 11 bits: 0..PAGE_WORDS
+/** page->index = (bits >>> IX_SHIFT) * INDEX_SPLIT + ixLo. */
+const IX_SHIFT = 13;
+const IX_HI_LIMIT = 1 << 16;
+const INDEX_SPLIT = 2 ** 30;
+
+/**
+ * struct page plus its contents.
+ *
+ * Size: a Frame is a V8 object of 3 header words + one 8-byte word per
+ * field (Node is built without pointer compression), and there is one per
+ * resident page, so every field is 8 bytes a page. Fields hold small
+ * integers (V8 Smis, stored in the word itself) or pointers: a field that
+ * ever holds a number outside int32 becomes a pointer to a boxed double,
+ * 16 bytes more per frame. Hence `index` (up to 2^35 for anonymous pages:
+ * pgoff is the mapping's address / 4096; below 2^32 for a file's pages,
+ * ext4's limit) is a small integer of its low 30 bits and 16 high bits in
+ * `bits`, with the flags and the inline word's index. docs/performance.md
+ * ("The fault path and the bytes per page") has the sums.
+ */
 export class Frame {
   /** Page frame number: identity for `frames` grouping. */
   readonly pfn: number;
-  /** Contents as a full page; null while the page is all zero or sparse. */
-  data: Uint32Array | null = null;
+  /**
+   * The contents beyond the inline word: a full page (Uint32Array), two to
+   * SPARSE_WORDS non-zero words as [word, value, ...] pairs (number[]), or
+   * null. One field for both: a page is never both.
+   */
+  private c: Uint32Array | number[] | null = null;
   /**
    * A page with one non-zero word (most of a trace's pages: one value
-   * written) keeps it here, inline: w0 is its word index (-1: none) and v0
-   * its value as a signed 32-bit integer (a small integer to V8, so no
-   * heap number either). No allocation, 16 bytes instead of an array.
+   * written) keeps it inline: its index in `bits` (W0_SHIFT up) and its
+   * value here as a signed 32-bit integer (a small integer to V8, so no
+   * heap number either). No allocation, no array.
    */
-  private w0 = -1;
   private v0 = 0;
-  /** Two to SPARSE_WORDS non-zero words: [word, value, ...] pairs. */
-  private sp: number[] | null = null;
-  /** Zeroed contents kept from an earlier life of this frame, reused on the first write. */
-  spare: Uint32Array | null = null;
+  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
+  private bits = 0;
   /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
   rawRefs = 0;
   /** Present ptes mapping this frame (page_mapcount), less those deferred likewise. */
@@ -79,17 +121,14 @@ export class Frame {
    * frame (every frame but the zero page has at most one), or null.
    */
   owner: PageOwner | null = null;
-  index = 0;
+  /** The low 30 bits of page->index (the rest is in `bits`). */
+  private ixLo = 0;
   /**
    * Identity of the page this frame holds, for telling pages apart in
    * `frames` reports: new for every page made, and carried through swap
    * (a page swapped out and back in is the same page in another frame).
    */
   pageId = 0;
-  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
-  referenced = false;
-  /** Written since it was last read from or written to its file (page cache only). */
-  dirty = false;
 
   constructor(pfn: number) {
     this.pfn = pfn;
@@ -112,57 +151,108 @@ export class Frame {
     return this.rawRefs - this.rawMapcount;
   }
 
+  /** page->index: the page's offset in its owner (address_space or anon_vma). */
+  get index(): number {
+    return (this.bits >>> IX_SHIFT) * INDEX_SPLIT + this.ixLo;
+  }
+
+  set index(i: number) {
+    // `| 0`: V8 stores a double result in a field as a boxed heap number
+    // even when it is integral.
+    const hi = Math.floor(i / INDEX_SPLIT);
+    if (hi < 0 || hi >= IX_HI_LIMIT) throw new RangeError(`page index ${i} out of range`);
+    this.bits = (this.bits & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
+    this.ixLo = (i - hi * INDEX_SPLIT) | 0;
+  }
+
+  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
+  get referenced(): boolean {
+    return (this.bits & REFERENCED) !== 0;
+  }
+
+  set referenced(v: boolean) {
+    this.bits = v ? this.bits | REFERENCED : this.bits & ~REFERENCED;
+  }
+
+  /** Written since it was last read from or written to its file (page cache only). */
+  get dirty(): boolean {
+    return (this.bits & DIRTY) !== 0;
+  }
+
+  set dirty(v: boolean) {
+    this.bits = v ? this.bits | DIRTY : this.bits & ~DIRTY;
+  }
+
+  /** Contents as a full page; null while the page is all zero or sparse. */
+  get data(): Uint32Array | null {
+    const c = this.c;
+    return c instanceof Uint32Array ? c : null;
+  }
+
+  /** The sparse pairs, or null. */
+  private get sp(): number[] | null {
+    const c = this.c;
+    return c instanceof Uint32Array ? null : c;
+  }
+
+  /** The inline word's index, or -1. */
+  private get w0(): number {
+    return ((this.bits & W0_MASK) >> W0_SHIFT) - 1;
+  }
+
+  private set w0(w: number) {
+    this.bits = (this.bits & ~W0_MASK) | ((w + 1) << W0_SHIFT);
+  }
+
   /**
    * A sparse page's [word, value, ...] pairs, or null (all zero, or a full
    * page). Reading it moves an inline word into an array: for the rare
    * callers outside this file that ask whether a page has sparse contents.
    */
   get sparse(): number[] | null {
-    if (this.w0 >= 0) {
-      this.sp = [this.w0, this.v0 >>> 0];
+    const w0 = this.w0;
+    if (w0 >= 0) {
+      this.c = [w0, this.v0 >>> 0];
       this.w0 = -1;
     }
     return this.sp;
   }
 
   set sparse(v: number[] | null) {
-    this.sp = v;
+    this.c = v;
     this.w0 = -1;
   }
 
   read(word: number): number {
-    this.referenced = true;
-    const d = this.data;
-    if (d !== null) return d[word]!;
-    if (this.w0 === word) return this.v0 >>> 0;
-    const sp = this.sp;
-    if (sp !== null) {
-      for (let i = 0; i < sp.length; i += 2) if (sp[i] === word) return sp[i + 1]!;
-    }
+    const b = this.bits;
+    this.bits = b | REFERENCED;
+    const c = this.c;
+    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0 >>> 0 : 0;
+    if (c instanceof Uint32Array) return c[word]!;
+    for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
     return 0;
   }
 
   write(word: number, val: number): void {
-    this.referenced = true;
-    this.dirty = true;
-    const d = this.data;
-    if (d !== null) {
-      d[word] = val;
+    const b = this.bits | REFERENCED | DIRTY;
+    this.bits = b;
+    const sp = this.c;
+    if (sp instanceof Uint32Array) {
+      sp[word] = val;
       return;
     }
-    const sp = this.sp;
     if (sp === null) {
-      const w0 = this.w0;
+      const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
       if (w0 === word) {
         this.v0 = val | 0;
       } else if (w0 < 0) {
         if (val !== 0) {
-          this.w0 = word;
+          this.bits = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
           this.v0 = val | 0;
         }
       } else if (val !== 0) {
-        this.sp = [w0, this.v0 >>> 0, word, val];
-        this.w0 = -1;
+        this.c = [w0, this.v0 >>> 0, word, val];
+        this.bits = b & ~W0_MASK;
       }
       return;
     }
@@ -180,28 +270,30 @@ export class Frame {
     this.full()[word] = val;
   }
 
-  /** The contents as a full page, converting a sparse page (allocates). */
+  /** The contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
   full(): Uint32Array {
-    let d = this.data;
-    if (d !== null) return d;
-    d = this.data = this.spare ?? pageData();
-    this.spare = null;
-    const sp = this.sp;
+    const sp = this.c;
+    if (sp instanceof Uint32Array) return sp;
+    const d = pageData();
+    this.c = d;
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
-      this.sp = null;
-    } else if (this.w0 >= 0) {
-      d[this.w0] = this.v0 >>> 0;
-      this.w0 = -1;
+    } else {
+      const w0 = this.w0;
+      if (w0 >= 0) {
+        d[w0] = this.v0 >>> 0;
+        this.w0 = -1;
+      }
     }
     return d;
   }
 
   /** A copy of the contents, for swap or a file's disk. */
   image(): PageImage {
-    if (this.data !== null) return this.data.slice();
-    if (this.sp !== null) return this.sp.slice();
-    return this.w0 >= 0 ? [this.w0, this.v0 >>> 0] : null;
+    const c = this.c;
+    if (c !== null) return c.slice();
+    const w0 = this.w0;
+    return w0 >= 0 ? [w0, this.v0 >>> 0] : null;
   }
 
   /** Set the contents to a copy of `img`. */
@@ -212,30 +304,33 @@ export class Frame {
     else if (img.length === 2) {
       this.w0 = img[0]!;
       this.v0 = img[1]! | 0;
-    } else this.sp = img.slice();
+    } else this.c = img.slice();
   }
 
   copyFrom(src: Frame): void {
-    if (src.data !== null) this.full().set(src.data);
+    const c = src.c;
+    if (c instanceof Uint32Array) this.full().set(c);
     else {
       this.clear();
-      if (src.sp !== null) this.sp = src.sp.slice();
-      else if (src.w0 >= 0) {
-        this.w0 = src.w0;
-        this.v0 = src.v0;
+      if (c !== null) this.c = c.slice();
+      else {
+        const w0 = src.w0;
+        if (w0 >= 0) {
+          this.w0 = w0;
+          this.v0 = src.v0;
+        }
       }
     }
   }
 
-  /** Make the contents all zero, keeping a full page's storage for reuse. */
+  /** Make the contents all zero, giving a full page's storage back for reuse. */
   clear(): void {
-    const d = this.data;
-    if (d !== null) {
-      d.fill(0);
-      this.spare = d;
-      this.data = null;
+    const c = this.c;
+    if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
+      c.fill(0);
+      spares.push(c);
     }
-    this.sp = null;
+    this.c = null;
     this.w0 = -1;
   }
 }

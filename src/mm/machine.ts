@@ -9,7 +9,7 @@
 // anything runs): processes and files named by a call exist.
 
 import type { AnonDesign, AnonDesignFactory, CowContextEarlyExit, CowContextSwapIn, DesignOptions } from '../anon/design.js';
-import { TASK_SIZE_BIG } from './constants.js';
+import { TASK_SIZE } from './constants.js';
 import { File } from './file.js';
 import { sysFtruncate, sysPread, sysPwrite } from './filemap.js';
 import { dupMmap, exitMmap } from './fork.js';
@@ -72,6 +72,14 @@ export class MachineCore implements Kernel {
   readonly zeroPage: boolean;
   /** Commands run, counted by whoever drives the machine (the trace interpreter). */
   commands = 0;
+  /**
+   * The process looked up last, by name: a trace's consecutive commands
+   * mostly name one process, and the parser hands the same string object
+   * for every mention of a name, so a hit is one pointer compare instead of
+   * a Map lookup. Dropped whenever `procs` changes.
+   */
+  private lastName: string | null = null;
+  private lastMm: Mm | null = null;
   private vmasPeak = 0;
   private structuresPeak = 0;
   private metadataPeak = 0;
@@ -141,12 +149,15 @@ export class MachineCore implements Kernel {
   spawn(name: string): CallResult {
     const mm = new Mm(name, this.frames);
     this.design.mmInit?.(mm, null);
+    this.lastName = null;
     this.procs.set(name, mm);
     return 'ok';
   }
 
   fork(parent: string, child: string): CallResult {
-    this.procs.set(child, dupMmap(this, this.proc(parent), child));
+    const mm = dupMmap(this, this.proc(parent), child);
+    this.lastName = null;
+    this.procs.set(child, mm);
     this.sample();
     return 'ok';
   }
@@ -154,6 +165,8 @@ export class MachineCore implements Kernel {
   exit(name: string): CallResult {
     this.sample();
     exitMmap(this, this.proc(name));
+    this.lastName = null;
+    this.lastMm = null;
     this.procs.delete(name);
     this.exits++;
     if (this.design.structures() <= 256 || (this.exits & (this.exits - 1)) === 0) this.noteUnreachable();
@@ -202,14 +215,22 @@ export class MachineCore implements Kernel {
     return r;
   }
 
+  // read/write take the address as a number (the parser's form below 2^53)
+  // or a bigint, converted once: Number() rounds to the nearest double,
+  // monotonically, and TASK_SIZE is exact in a double, so Number(addr) >=
+  // TASK_SIZE exactly when addr >= TASK_SIZE; below it the value (< 2^47)
+  // is exact. No BigInt compare, no allocation.
+
   /** A 32-bit load (4-aligned): the value, or SIGSEGV / SIGBUS. */
-  read(proc: string, addr: bigint): CallResult {
-    return addr >= TASK_SIZE_BIG ? this.segv() : readWord(this, this.proc(proc), Number(addr));
+  read(proc: string, addr: number | bigint): CallResult {
+    const a = typeof addr === 'number' ? addr : Number(addr);
+    return a >= TASK_SIZE ? this.segv() : readWord(this, this.proc(proc), a);
   }
 
   /** A 32-bit store (4-aligned): ok, or SIGSEGV / SIGBUS. */
-  write(proc: string, addr: bigint, val: number): CallResult {
-    return addr >= TASK_SIZE_BIG ? this.segv() : writeWord(this, this.proc(proc), Number(addr), val);
+  write(proc: string, addr: number | bigint, val: number): CallResult {
+    const a = typeof addr === 'number' ? addr : Number(addr);
+    return a >= TASK_SIZE ? this.segv() : writeWord(this, this.proc(proc), a, val);
   }
 
   /** /proc/PID/maps inside the window, normalised. */
@@ -223,8 +244,11 @@ export class MachineCore implements Kernel {
   }
 
   private proc(name: string): Mm {
+    if (name === this.lastName) return this.lastMm!;
     const p = this.procs.get(name);
     if (p === undefined) throw new Error(`no process '${name}'`);
+    this.lastName = name;
+    this.lastMm = p;
     return p;
   }
 

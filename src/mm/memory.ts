@@ -39,7 +39,9 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
   // read fault of private anonymous memory may allocate too, so it prepares
   // first as well (a no-op for a vma that already has anonymous pages).
   const ownZero = !write && !k.zeroPage && file === null && !vma.shared;
-  if ((write || ownZero) && !vma.shared) {
+  // A vma that has its anon_vma (k.tags keeps it in vma.linuxAnon) skips
+  // the call: every fault of the vma but its first.
+  if ((write || ownZero) && !vma.shared && vma.linuxAnon.tag === 0) {
     const near = k.tags.prepare(vma);
     // find_mergeable_anon_vma() gave it a neighbour's anon_vma: Linux will
     // merge the two once their flags agree, so the design may let them
@@ -85,10 +87,14 @@ function basePage(k: Kernel, vma: Vma, index: number): Frame {
   return vma.file === null ? k.frames.zero : vma.file.page(index);
 }
 
+// Addresses pass 2^31, so they are doubles to V8: `addr % PAGE_SIZE` would
+// be a floating-point remainder (a call out of generated code), while
+// addr - vpn * PAGE_SIZE is exact and inline.
+
 /** Load the 32-bit word at `addr` (4-aligned). */
 export function readWord(k: Kernel, mm: Mm, addr: number): number | Signal {
   const vpn = Math.floor(addr / PAGE_SIZE);
-  const word = (addr % PAGE_SIZE) >>> 2;
+  const word = (addr - vpn * PAGE_SIZE) >>> 2;
   if ((mm.pt.flags(vpn) & PTE_READ) !== 0) return mm.pt.frame(vpn)!.read(word);
   const vma = mm.vmas.lookup(addr);
   if (vma === null || !vma.readable) {
@@ -102,7 +108,7 @@ export function readWord(k: Kernel, mm: Mm, addr: number): number | Signal {
 /** Store the 32-bit word `val` at `addr` (4-aligned). */
 export function writeWord(k: Kernel, mm: Mm, addr: number, val: number): 'ok' | Signal {
   const vpn = Math.floor(addr / PAGE_SIZE);
-  const word = (addr % PAGE_SIZE) >>> 2;
+  const word = (addr - vpn * PAGE_SIZE) >>> 2;
   if ((mm.pt.flags(vpn) & PTE_WRITE) !== 0) {
     mm.pt.frame(vpn)!.write(word, val);
     return 'ok';

@@ -16,14 +16,35 @@ class Chunk<T> {
 export class XArray<T> {
   private readonly chunks = new Map<number, Chunk<T>>();
   private n = 0;
+  /**
+   * The chunk last looked up (its number, -1: none) and it, undefined if it
+   * does not exist: a run of faults through one chunk (the common case:
+   * a fault looks an index up, then sets it) costs one Map lookup per
+   * CHUNK indices instead of two or three per index.
+   */
+  private lastCi = -1;
+  private lastChunk: Chunk<T> | undefined = undefined;
 
   get size(): number {
     return this.n;
   }
 
+  private chunk(ci: number): Chunk<T> | undefined {
+    if (ci === this.lastCi) return this.lastChunk;
+    const c = this.chunks.get(ci);
+    this.lastCi = ci;
+    this.lastChunk = c;
+    return c;
+  }
+
+  // Indices pass 2^31 (an anonymous page's index is its address / 4096),
+  // so they are doubles to V8: `index % CHUNK` would be a floating-point
+  // remainder (a call out of generated code); index - ci * CHUNK is exact.
+
   get(index: number): T | undefined {
-    const c = this.chunks.get(Math.floor(index / CHUNK));
-    return c === undefined ? undefined : c.slots[index % CHUNK];
+    const ci = Math.floor(index / CHUNK);
+    const c = this.chunk(ci);
+    return c === undefined ? undefined : c.slots[index - ci * CHUNK];
   }
 
   has(index: number): boolean {
@@ -32,12 +53,13 @@ export class XArray<T> {
 
   set(index: number, value: T): void {
     const ci = Math.floor(index / CHUNK);
-    let c = this.chunks.get(ci);
+    let c = this.chunk(ci);
     if (c === undefined) {
       c = new Chunk<T>();
       this.chunks.set(ci, c);
+      this.lastChunk = c;
     }
-    const i = index % CHUNK;
+    const i = index - ci * CHUNK;
     if (c.slots[i] === undefined) {
       c.count++;
       this.n++;
@@ -47,19 +69,24 @@ export class XArray<T> {
 
   delete(index: number): boolean {
     const ci = Math.floor(index / CHUNK);
-    const c = this.chunks.get(ci);
+    const c = this.chunk(ci);
     if (c === undefined) return false;
-    const i = index % CHUNK;
+    const i = index - ci * CHUNK;
     if (c.slots[i] === undefined) return false;
     c.slots[i] = undefined;
     this.n--;
-    if (--c.count === 0) this.chunks.delete(ci);
+    if (--c.count === 0) {
+      this.chunks.delete(ci);
+      this.lastChunk = undefined;
+    }
     return true;
   }
 
   clear(): void {
     this.chunks.clear();
     this.n = 0;
+    this.lastCi = -1;
+    this.lastChunk = undefined;
   }
 
   /**

@@ -1,12 +1,25 @@
 // The parsed form of a vmtrace v1 file (docs/vmtrace.md).
 //
-// Every number the spec allows (up to 2^64-1) is a bigint here, exactly as
-// the kernel sees an `unsigned long` argument: range checks belong to the
+// Every number the spec allows (up to 2^64-1) is kept exactly, as the
+// kernel sees an `unsigned long` argument: range checks belong to the
 // syscalls, which give Linux's errno for out-of-range values, not to the
-// parser. Only VAL, which the spec bounds below 2^32, is a plain number.
+// parser. Most are bigints. VAL, which the spec bounds below 2^32, is a
+// plain number; so is the address of a load or store whenever it fits a
+// double exactly (Addr): those two are the arguments of nearly every
+// command of a long trace, and a BigInt each would be an allocation per
+// command for the parser and a conversion per command for the machine.
 
 export type Prot = 'none' | 'r' | 'rw' | 'rx' | 'rwx';
 export const PROTS: readonly Prot[] = ['none', 'r', 'rw', 'rx', 'rwx'];
+
+/**
+ * The address of a `read` or `write`: any value from 0 to 2^64-1, exact. The
+ * parser gives a number when it is below 2^53 and a bigint otherwise; code
+ * that builds commands may use either form for any value, so a consumer
+ * accepts both (`Number(a)` compares correctly against any bound that is
+ * itself exact in a double; `BigInt(a)` for arithmetic).
+ */
+export type Addr = number | bigint;
 
 export type Advice = 'dontneed' | 'dontfork' | 'dofork' | 'wipeonfork' | 'keeponfork';
 export const ADVICES: readonly Advice[] = ['dontneed', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork'];
@@ -61,8 +74,8 @@ export interface MremapCmd extends At {
   newAddr?: bigint;
 }
 export interface MadviseCmd extends At { kind: 'madvise'; proc: string; addr: bigint; len: bigint; advice: Advice }
-export interface ReadCmd extends At { kind: 'read'; proc: string; addr: bigint }
-export interface WriteCmd extends At { kind: 'write'; proc: string; addr: bigint; val: number }
+export interface ReadCmd extends At { kind: 'read'; proc: string; addr: Addr }
+export interface WriteCmd extends At { kind: 'write'; proc: string; addr: Addr; val: number }
 export interface MapsCmd extends At { kind: 'maps'; proc: string }
 
 export type Command =

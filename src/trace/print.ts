@@ -4,7 +4,7 @@
 
 import type { Command } from './ast.js';
 
-const hex = (n: bigint): string => `0x${n.toString(16)}`;
+const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** One command as a canonical trace line (no newline, no line number). */
 export function printCommand(cmd: Command): string {

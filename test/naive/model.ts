@@ -176,8 +176,9 @@ export class NaiveMachine {
       case 'mprotect': return this.mprotect(this.proc(cmd.proc), cmd.addr, cmd.len, PROT_BITS[cmd.prot]);
       case 'mremap': return this.mremap(this.proc(cmd.proc), cmd.addr, cmd.oldLen, cmd.newLen, cmd.newAddr);
       case 'madvise': return this.madvise(this.proc(cmd.proc), cmd.addr, cmd.len, cmd.advice);
-      case 'read': return this.read(this.proc(cmd.proc), cmd.addr);
-      case 'write': return this.write(this.proc(cmd.proc), cmd.addr, cmd.val);
+      // An access address may come as a number (the parser's form below 2^53) or a bigint.
+      case 'read': return this.read(this.proc(cmd.proc), BigInt(cmd.addr));
+      case 'write': return this.write(this.proc(cmd.proc), BigInt(cmd.addr), cmd.val);
       case 'maps': return this.maps(this.proc(cmd.proc));
     }
   }

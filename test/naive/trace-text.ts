@@ -79,7 +79,7 @@ export function parseVmt(text: string, name = 'trace'): Command[] {
   return out;
 }
 
-const hex = (n: bigint): string => `0x${n.toString(16)}`;
+const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** One command as trace text. */
 export function printVmtCommand(c: Command): string {
