@@ -168,6 +168,20 @@ export abstract class SpaceForest {
   /** Drop what `s` holds in [lo, hi) where no vma on s other than `except` covers it. */
   protected dropUncovered(s: SpaceNode, lo: number, hi: number, except: Vma | null): void {
     if (s.held === 0) return;
+    // Decided without a question per page where possible: one other vma
+    // covering the whole range keeps everything (the exit of a process
+    // whose fork child still uses the node: fork-chain, every generation);
+    // no other vma at all (an exit from a node it had alone) drops it all.
+    let others = false;
+    for (const w of s.vmas) {
+      if (w === except) continue;
+      if (w.pgoff <= lo && hi <= w.endIndex) return;
+      others = true;
+    }
+    if (!others) {
+      s.mapping.dropRange(lo, hi, this.frames);
+      return;
+    }
     s.mapping.dropRange(lo, hi, this.frames, (i) => {
       for (const w of s.vmas) if (w !== except && w.pgoff <= i && i < w.endIndex) return true;
       return false;

@@ -4,7 +4,7 @@
 
 import type { File } from '../mm/file.js';
 import type { FrameAllocator } from '../mm/frames.js';
-import { Intervals, rangeSetIntervals } from '../mm/rangeset.js';
+import { Intervals } from '../mm/rangeset.js';
 import type { Vma } from '../mm/vma.js';
 import type { Peek } from './design.js';
 import type { SpaceNode, VmaLink } from './space-node.js';
@@ -60,40 +60,111 @@ export function rmapWalk(file: File | null, start: SpaceNode | null, i: number, 
 
 /**
  * Pages (resident or swapped) that anonymous nodes hold but no vma can
- * see; with `frames`, free them too. Bottom-up over each tree: need(s),
- * the indices that lookups arriving at s still look for, is the union of
- * the ranges of s's vmas and, for each child c, need(c) minus what c holds
- * or clears. A page s holds at i is reachable exactly when i is in need(s).
+ * see; with `frames`, free them too.
+ *
+ * Definition: need(s), the indices that lookups arriving at s still look
+ * for, is the union of the ranges of s's vmas, V(s), and, for each child
+ * c, need(c) minus what c holds or clears (resolved(c)). A page s holds at
+ * i is reachable exactly when i is in need(s).
+ *
+ * need(s) itself is never built: it is only ever asked about at indices
+ * some node on the way up holds. Top-down, each node s gets the indices
+ * its ancestors still ask about, P(s) (those not resolved by s itself);
+ * the ones outside V(s), with s's own pages outside V(s) (O(s)), go on to
+ * each child that does not resolve them. Bottom-up, a child answers, for
+ * each index it was asked about, whether it is in need(child); a page of
+ * O(s) no child needs is unreachable. Where every node's pages lie inside
+ * its own vmas (the usual case), nothing is asked and the cost is one
+ * pass over each node's pages, allocating nothing per page; the walk
+ * builds no interval list per child, as a literal evaluation of need()
+ * would (O(pages) arrays at every sampled exit).
+ *
+ * Frames are freed in the order the definition's bottom-up pass would
+ * free them: nodes children first (the reverse of a top-down breadth-
+ * first order from each tree's top), a node's resident pages in
+ * XArray.forEach order, then its swapped ones.
  */
 export function countUnreachable(live: ReadonlySet<SpaceNode>, frames: FrameAllocator | null): number {
-  // Parents before children (top-down), then walk that order backwards.
+  // Tops (anonymous nodes under no anonymous node), then top-down.
   const order: SpaceNode[] = [];
   for (const s of live) if (s.parent === null || s.parent.file !== null) order.push(s);
   for (let k = 0; k < order.length; k++) for (const c of order[k]!.children) order.push(c);
-  const need = new Map<SpaceNode, number[]>();
+  // Per node, made only where non-empty (most calls make none): P(s), the
+  // indices asked of s from above (distinct, none held or cleared by s);
+  // O(s), s's own pages outside V(s); and, filled bottom-up, which of the
+  // indices s passed down some child needs.
+  let asked: Map<SpaceNode, number[]> | null = null;
+  let own: Map<SpaceNode, number[]> | null = null;
+  for (const s of order) {
+    const o = outside(s);
+    const p = asked?.get(s);
+    if (o === null && p === undefined) continue;
+    const v = rangesOf(s);
+    const pass: number[] = [];
+    if (p !== undefined) for (const i of p) if (!Intervals.has(v, i)) pass.push(i);
+    if (o !== null) {
+      (own ??= new Map()).set(s, o);
+      for (const i of o) pass.push(i);
+    }
+    if (pass.length === 0) continue;
+    for (const c of s.children) {
+      const q = pass.filter((i) => !c.shadows(i));
+      if (q.length > 0) (asked ??= new Map()).set(c, q);
+    }
+  }
+  if (own === null) return 0; // every page inside its own node's vmas
+  const neededBelow = new Map<SpaceNode, Set<number>>();
   let n = 0;
   for (let k = order.length - 1; k >= 0; k--) {
     const s = order[k]!;
-    let want: number[] = [];
-    for (const v of s.vmas) want = Intervals.union(want, [v.pgoff, v.endIndex]);
-    for (const c of s.children) {
-      const held: number[] = [];
-      c.mapping.pages.forEach((i) => held.push(i));
-      c.mapping.swapped?.forEach((i) => held.push(i));
-      const resolved = Intervals.union(Intervals.fromPoints(held), rangeSetIntervals(c.cleared));
-      want = Intervals.union(want, Intervals.subtract(need.get(c)!, resolved));
-      need.delete(c);
+    const below = neededBelow.get(s);
+    // Answer the parent: which of the indices it asked are in need(s).
+    const p = asked?.get(s);
+    if (p !== undefined) {
+      const v = rangesOf(s);
+      const up = neededBelow.get(s.parent!) ?? new Set<number>();
+      for (const i of p) if (Intervals.has(v, i) || (below !== undefined && below.has(i))) up.add(i);
+      if (up.size > 0) neededBelow.set(s.parent!, up);
     }
-    need.set(s, want);
-    const count = (i: number): void => {
-      if (Intervals.has(want, i)) return;
+    const o = own.get(s);
+    if (o === undefined) continue;
+    for (const i of o) {
+      if (below !== undefined && below.has(i)) continue;
       n++;
       if (frames !== null) s.mapping.drop(i, frames);
-    };
-    s.mapping.pages.forEach(count);
-    s.mapping.swapped?.forEach(count);
+    }
   }
   return n;
+}
+
+/** V(s): the ranges of s's vmas, as a flattened sorted interval list. */
+function rangesOf(s: SpaceNode): number[] {
+  let v: number[] = [];
+  for (const w of s.vmas) v = v.length === 0 ? [w.pgoff, w.endIndex] : Intervals.union(v, [w.pgoff, w.endIndex]);
+  return v;
+}
+
+/** O(s): the indices s holds (resident, then swapped) outside its vmas' ranges, or null if none. */
+function outside(s: SpaceNode): number[] | null {
+  if (s.mapping.held === 0) return null;
+  let out: number[] | null = null;
+  let lo = 0;
+  let hi = 0;
+  let v: number[] | null = null;
+  if (s.vmas.size === 1) {
+    // One vma (the usual case): two comparisons per page.
+    const w = s.vmas.values().next().value as Vma;
+    lo = w.pgoff;
+    hi = w.endIndex;
+  } else if (s.vmas.size > 1) {
+    v = rangesOf(s);
+  }
+  const each = (i: number): void => {
+    if (v === null ? i < lo || i >= hi : !Intervals.has(v, i)) (out ??= []).push(i);
+  };
+  s.mapping.pages.forEach(each);
+  s.mapping.swapped?.forEach(each);
+  return out;
 }
 
 /**
