@@ -1,9 +1,10 @@
 // `npm run bench`: the simulator raced against the real kernel.
 //
 // Every figure is measured on both sides, doing the same work:
-//   - the simulator, micro figures: Machine.exec on commands built in
-//     memory beforehand, after a warm-up run (the JIT warm), timed around
-//     the loop of exec calls;
+//   - the simulator, micro figures: Machine.call (what `vmtree run`
+//     calls) on commands built in memory beforehand as the parser builds
+//     them (addresses as numbers), after a warm-up run (the JIT warm),
+//     timed around the loop of calls;
 //   - the simulator, workloads (warm, the main figure): one Node process
 //     runs the trace once untimed (warm-up), then each timed run is the
 //     work `vmtree run` does once started: openTrace (src/trace/source.ts:
@@ -189,19 +190,19 @@ function simFault(kind: FaultKind, pages: number): number {
   }
   let victim = 'a';
   if (kind === 'cow-fault') {
-    for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE), val: i + 1 });
+    for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BASE + i * PAGE, val: i + 1 });
     exec(m, { kind: 'fork', proc: 'a', child: 'b' });
     victim = 'b';
   }
   const cmds: Command[] = [];
   for (let i = 0; i < pages; i++) {
-    const addr = BigInt(BASE + i * PAGE);
+    const addr = BASE + i * PAGE;
     cmds.push(kind === 'read-fault' || kind === 'read-file'
       ? at({ kind: 'read', proc: victim, addr })
       : at({ kind: 'write', proc: victim, addr, val: 7 + i }));
   }
   const t0 = performance.now();
-  for (const c of cmds) m.exec(c);
+  for (const c of cmds) m.call(c);
   const dt = performance.now() - t0;
   return (dt * 1e6) / pages;
 }
@@ -215,7 +216,7 @@ function simFork(pages: number, forks: number, withExit = false): number[] {
   const m = new Machine();
   exec(m, { kind: 'spawn', proc: 'a' });
   exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len: BigInt(pages * PAGE), prot: 'rw', shared: false, fixed: false });
-  for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE), val: i + 1 });
+  for (let i = 0; i < pages; i++) exec(m, { kind: 'write', proc: 'a', addr: BASE + i * PAGE, val: i + 1 });
   const out: number[] = [];
   for (let i = 0; i < forks; i++) {
     const t0 = performance.now();
@@ -244,7 +245,7 @@ function bytesPerPage(pages: number, words: number): number {
   exec(m, { kind: 'spawn', proc: 'a' });
   exec(m, { kind: 'mmap', proc: 'a', addr: BigInt(BASE), len: BigInt(pages * PAGE), prot: 'rw', shared: false, fixed: false });
   for (let i = 0; i < pages; i++) {
-    for (let w = 0; w < words; w++) exec(m, { kind: 'write', proc: 'a', addr: BigInt(BASE + i * PAGE + w * 4), val: i + 1 });
+    for (let w = 0; w < words; w++) exec(m, { kind: 'write', proc: 'a', addr: BASE + i * PAGE + w * 4, val: i + 1 });
   }
   const after = heapBytes();
   if (m.stats().framesInUse !== pages) throw new Error('bench: pages not resident');
@@ -424,7 +425,7 @@ function parseArgs(argv: string[]): Options {
 
 /** What each side's figures include: printed under the table, and in the README. */
 const LEGEND = [
-  'simulator, micro figures: Machine.exec on commands built beforehand, JIT warmed up, timed around the exec loop.',
+  'simulator, micro figures: Machine.call (as `vmtree run` calls it) on commands built beforehand as the parser builds them (addresses as numbers), JIT warmed up, timed around the loop.',
   'simulator, workloads: what `vmtree run` does once started: parse + run (src/trace/source.ts: a trace of at most',
   '  4 MiB parsed once, a longer one validated first, then parsed again as it runs; results hashed after the clock',
   '  stops, not printed). Warm rows: one Node process, one untimed run first, a full GC before each timed run.',
