@@ -11,6 +11,36 @@ const CHUNK = 64;
 class Chunk<T> {
   readonly slots: (T | undefined)[] = new Array<T | undefined>(CHUNK).fill(undefined);
   count = 0;
+  /**
+   * Which slots hold an entry: bit i of `lo` for slot i < 32, bit i - 32 of
+   * `hi` for the others. Iteration visits set bits only, so walking a chunk
+   * with few entries costs what its entries cost, not 64 slot checks.
+   */
+  lo = 0;
+  hi = 0;
+}
+
+/**
+ * Call fn(base + slot, value) for every entry of chunk c whose slot is in
+ * [a, b). The masks are read once: fn may delete the entry it is given.
+ */
+function visitChunk<T>(c: Chunk<T>, base: number, a: number, b: number, fn: (index: number, value: T) => void): void {
+  for (let half = 0; half < 2; half++) {
+    const off = half * 32;
+    if (b <= off || a >= off + 32) continue;
+    let m = half === 0 ? c.lo : c.hi;
+    // Keep bits [a - off, b - off) of this half.
+    const from = Math.max(a - off, 0);
+    const to = Math.min(b - off, 32);
+    if (from > 0) m &= ~((1 << from) - 1);
+    if (to < 32) m &= (1 << to) - 1;
+    while (m !== 0) {
+      const bit = 31 - Math.clz32(m & -m);
+      m &= m - 1;
+      const v = c.slots[off + bit];
+      if (v !== undefined) fn(base + off + bit, v);
+    }
+  }
 }
 
 export class XArray<T> {
@@ -63,6 +93,8 @@ export class XArray<T> {
     if (c.slots[i] === undefined) {
       c.count++;
       this.n++;
+      if (i < 32) c.lo |= 1 << i;
+      else c.hi |= 1 << (i - 32);
     }
     c.slots[i] = value;
   }
@@ -74,6 +106,8 @@ export class XArray<T> {
     const i = index - ci * CHUNK;
     if (c.slots[i] === undefined) return false;
     c.slots[i] = undefined;
+    if (i < 32) c.lo &= ~(1 << i);
+    else c.hi &= ~(1 << (i - 32));
     this.n--;
     if (--c.count === 0) {
       this.chunks.delete(ci);
@@ -104,12 +138,7 @@ export class XArray<T> {
       const c = this.chunks.get(ci);
       if (c === undefined) return;
       const base = ci * CHUNK;
-      const a = Math.max(lo, base) - base;
-      const b = Math.min(hi, base + CHUNK) - base;
-      for (let i = a; i < b; i++) {
-        const v = c.slots[i];
-        if (v !== undefined) fn(base + i, v);
-      }
+      visitChunk(c, base, Math.max(lo, base) - base, Math.min(hi, base + CHUNK) - base, fn);
     };
     if (keys !== null) for (const ci of keys) visit(ci);
     else for (let ci = first; ci <= last; ci++) visit(ci);
@@ -120,11 +149,7 @@ export class XArray<T> {
     for (const ci of [...this.chunks.keys()]) {
       const c = this.chunks.get(ci);
       if (c === undefined) continue;
-      const base = ci * CHUNK;
-      for (let i = 0; i < CHUNK; i++) {
-        const v = c.slots[i];
-        if (v !== undefined) fn(base + i, v);
-      }
+      visitChunk(c, ci * CHUNK, 0, CHUNK, fn);
     }
   }
 
