@@ -6,13 +6,13 @@
 //     them (addresses as numbers), after a warm-up run (the JIT warm),
 //     timed around the loop of calls;
 //   - the simulator, workloads (warm, the main figure): one Node process
-//     runs the trace once untimed (warm-up), then each timed run is the
+//     runs the trace untimed until the JIT has settled (warmChild), then
+//     each timed run is the
 //     work `vmtree run` does once started: openTrace (src/trace/source.ts:
 //     a trace of at most 4 MiB parsed once and held; a longer one, like
 //     cow-storm's, validated in one pass, then parsed again as it runs)
 //     and the run, with the results hashed after the clock stops instead
-//     of printed; a full GC before
-//     each run, so one run's garbage is not charged to the next;
+//     of printed; no forced GC between runs (see warmChild);
 //   - the simulator, workloads (cold): a fresh Node process's first run
 //     of the same work, as a user typing `vmtree run` waits for it (JIT
 //     cold; Node's own start-up and module loading reported apart), and
@@ -336,17 +336,26 @@ async function coldChild(file: string): Promise<void> {
 }
 
 /**
- * In a child process that stays: one untimed run (warm-up), then a timed
- * run for every `run` line on stdin, each answered by a TraceResult line.
+ * In a child process that stays: untimed runs until the JIT has settled
+ * (WARMUP_RUNS, or more until WARMUP_MS have passed), then a timed run for
+ * every `run` line on stdin, each answered by a TraceResult line.
+ *
+ * No forced GC between runs: a full collection forced by gc() leaves V8
+ * several times slower on the next run (measured on prefork: 98 ms after
+ * gc() against 22 ms without, medians of 15 after 6 warm-up runs), which
+ * is not the steady state of a long-running tool; each run pays for the
+ * garbage the previous one left, as it would in a process running traces
+ * one after another.
  */
+const WARMUP_RUNS = 5;
+const WARMUP_MS = 1000;
+
 async function warmChild(file: string): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('bench: the warm runner needs node --expose-gc');
-  await runTraceTimed(file);
+  const t0 = performance.now();
+  for (let i = 0; i < WARMUP_RUNS || performance.now() - t0 < WARMUP_MS; i++) await runTraceTimed(file);
   process.stdout.write('ready\n');
   for await (const line of createInterface({ input: process.stdin })) {
     if (line !== 'run') break;
-    gc();
     process.stdout.write(`${JSON.stringify(await runTraceTimed(file))}\n`);
   }
 }
@@ -361,7 +370,7 @@ class WarmRunner {
   private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>, private readonly lines: AsyncIterator<string>) {}
 
   static async start(file: string): Promise<WarmRunner> {
-    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--sim-warm', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--sim-warm', file], { stdio: ['pipe', 'pipe', 'inherit'] });
     const r = new WarmRunner(child, createInterface({ input: child.stdout })[Symbol.asyncIterator]());
     const first = await r.next();
     if (first !== 'ready') throw new Error(`bench: the warm runner said '${first}'`);
@@ -428,7 +437,7 @@ const LEGEND = [
   'simulator, micro figures: Machine.call (as `vmtree run` calls it) on commands built beforehand as the parser builds them (addresses as numbers), JIT warmed up, timed around the loop.',
   'simulator, workloads: what `vmtree run` does once started: parse + run (src/trace/source.ts: a trace of at most',
   '  4 MiB parsed once, a longer one validated first, then parsed again as it runs; results hashed after the clock',
-  '  stops, not printed). Warm rows: one Node process, one untimed run first, a full GC before each timed run.',
+  '  stops, not printed). Warm rows: one Node process, 5 untimed runs (at least 1 s) first, no forced GC between runs.',
   '  Cold rows: a fresh Node process\'s first run (JIT cold), with that process\'s start-up (Node + modules, not in',
   '  the time) and its peak RSS at the end of that run.',
   'kernel: native/kbench.c, real processes; micro figures timed around the loop of faults or the fork; workloads:',
