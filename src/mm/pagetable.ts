@@ -315,8 +315,11 @@ export class PageTable {
     // A shared leaf: let go of it if the range holds every pte it has (an
     // exit, or an unmap of everything mapped there), rather than copy it
     // only to empty the copy.
-    let n = 0;
-    for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
+    let n = leaf.present;
+    if (lo !== 0 || hi !== PTES_PER_LEAF) {
+      n = 0;
+      for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
+    }
     if (n === leaf.present) this.release(li, leaf);
     else if (n !== 0) this.clearSlots(li, this.own(li, leaf), lo, hi);
   }
