@@ -70,68 +70,32 @@ export function sanitizeToken(bytes: Uint8Array, start = 0, end = bytes.length):
  * Linear in the token length, however long (leading zeros are allowed).
  */
 function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | null {
-  // One pass for the common case (at most 13 hex or 15 decimal digits:
-  // exact as a double, whatever they are); longer tokens count their
-  // significant digits first and take the BigInt path beyond 2^53.
-  const len = e - s;
-  if (len >= 2 && buf[s] === 0x30 && buf[s + 1] === 0x78) {
+  const hex = e - s >= 2 && buf[s] === 0x30 && buf[s + 1] === 0x78;
+  if (hex) {
     s += 2;
     if (s === e) return null;
-    if (len <= 15) {
-      let n = 0;
-      for (let i = s; i < e; i++) {
-        const d = HEX[buf[i]!]!;
-        if (d < 0) return null;
-        n = n * 16 + d;
-      }
-      return n;
-    }
-    let z = s;
-    while (z < e && buf[z] === 0x30) z++;
-    const digits = e - z;
-    if (digits <= 13) {
-      let n = 0;
-      for (let i = z; i < e; i++) {
-        const d = HEX[buf[i]!]!;
-        if (d < 0) return null;
-        n = n * 16 + d;
-      }
-      return n;
-    }
-    for (let i = z; i < e; i++) if (HEX[buf[i]!]! < 0) return null;
-    if (digits > 16) return null;
-    let v = 0n;
-    for (let i = z; i < e; i++) v = (v << 4n) | BigInt(HEX[buf[i]!]!);
-    return v < TWO_53 ? Number(v) : v;
   }
-  if (len <= 15) {
-    let n = 0;
-    for (let i = s; i < e; i++) {
-      const d = buf[i]! - 0x30;
-      if (d < 0 || d > 9) return null;
-      n = n * 10 + d;
-    }
-    return n;
-  }
+  const digit = hex ? HEX : DEC;
+  // Up to `exact` significant digits are exact in a double whatever they
+  // are (16^13 and 10^15 are below 2^53): one pass, no BigInt. Leading
+  // zeros are skipped first only in a token too long for that.
+  const exact = hex ? 13 : 15;
   let z = s;
-  while (z < e && buf[z] === 0x30) z++;
-  const digits = e - z;
-  if (digits <= 15) {
+  if (e - s > exact) while (z < e && buf[z] === 0x30) z++;
+  if (e - z <= exact) {
     let n = 0;
-    for (let i = s; i < e; i++) {
-      const d = buf[i]! - 0x30;
-      if (d < 0 || d > 9) return null;
-      n = n * 10 + d;
+    for (let i = z; i < e; i++) {
+      const d = digit[buf[i]!]!;
+      if (d < 0) return null;
+      n = n * (hex ? 16 : 10) + d;
     }
     return n;
   }
-  for (let i = s; i < e; i++) {
-    const b = buf[i]!;
-    if (b < 0x30 || b > 0x39) return null;
-  }
-  if (digits > 20) return null;
+  for (let i = z; i < e; i++) if (digit[buf[i]!]! < 0) return null;
+  if (e - z > (hex ? 16 : 20)) return null;
+  const radix = hex ? 16n : 10n;
   let v = 0n;
-  for (let i = z; i < e; i++) v = v * 10n + BigInt(buf[i]! - 0x30);
+  for (let i = z; i < e; i++) v = v * radix + BigInt(digit[buf[i]!]!);
   if (v > U64) return null;
   return v < TWO_53 ? Number(v) : v;
 }
@@ -141,6 +105,9 @@ const HEX = new Int8Array(256).fill(-1);
 for (let b = 0x30; b <= 0x39; b++) HEX[b] = b - 0x30;
 for (let b = 0x61; b <= 0x66; b++) HEX[b] = b - 0x61 + 10;
 for (let b = 0x41; b <= 0x46; b++) HEX[b] = b - 0x41 + 10;
+/** Decimal digit values by byte, -1 for a byte that is not one. */
+const DEC = new Int8Array(256).fill(-1);
+for (let b = 0x30; b <= 0x39; b++) DEC[b] = b - 0x30;
 
 function isNameBytes(buf: Uint8Array, s: number, e: number): boolean {
   if (s >= e) return false;
