@@ -121,6 +121,34 @@ export class PageTable {
   }
 
   /**
+   * Call fn(li, leaf, lo, hi) for every leaf holding slots of
+   * [startVpn, endVpn), [lo, hi) being its slots in the range; fn may
+   * replace or drop the leaf it is given. A range spanning fewer leaf
+   * indices than the table holds leaves is looked up index by index
+   * (ascending); a wider one (a huge sparse vma) walks the table's leaves
+   * instead, in the Map's order, or ascending when `ascending` (the order
+   * matters where frames are freed or ptes reported).
+   */
+  private eachLeaf(startVpn: number, endVpn: number, ascending: boolean, fn: (li: number, leaf: PteLeaf, lo: number, hi: number) => void): void {
+    if (endVpn <= startVpn || this.present === 0) return;
+    const first = leafIndex(startVpn);
+    const last = leafIndex(endVpn - 1);
+    const visit = (li: number): void => {
+      const leaf = this.leaves.get(li);
+      if (leaf === undefined) return;
+      const base = li * PTES_PER_LEAF;
+      fn(li, leaf, Math.max(startVpn, base) - base, Math.min(endVpn, base + PTES_PER_LEAF) - base);
+    };
+    if (last - first + 1 > this.leaves.size) {
+      const keys = [...this.leaves.keys()].filter((li) => li >= first && li <= last);
+      if (ascending) keys.sort((a, b) => a - b);
+      for (const li of keys) visit(li);
+    } else {
+      for (let li = first; li <= last; li++) visit(li);
+    }
+  }
+
+  /**
    * This table's own copy of leaf `li` (which it holds as `leaf`), before
    * it changes a pte there: the leaf itself unless fork shares it.
    */
@@ -208,21 +236,14 @@ export class PageTable {
 
   /** Call fn with the index of every leaf holding a pte in [startVpn, endVpn). */
   forEachLeaf(startVpn: number, endVpn: number, fn: (li: number) => void): void {
-    if (endVpn <= startVpn || this.present === 0) return;
-    const first = leafIndex(startVpn);
-    const last = leafIndex(endVpn - 1);
-    for (const [li, leaf] of this.leaves) {
-      if (li < first || li > last) continue;
-      const base = li * PTES_PER_LEAF;
-      const lo = Math.max(startVpn, base) - base;
-      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+    this.eachLeaf(startVpn, endVpn, false, (li, leaf, lo, hi) => {
       for (let i = lo; i < hi; i++) {
         if (leaf.frames[i] !== null) {
           fn(li);
-          break;
+          return;
         }
       }
-    }
+    });
   }
 
   /** The frame mapped at vpn, or null. */
@@ -290,38 +311,22 @@ export class PageTable {
    * exist, so zapping a huge sparse range is cheap.
    */
   clearRange(startVpn: number, endVpn: number): void {
-    if (endVpn <= startVpn || this.present === 0) return;
-    const first = leafIndex(startVpn);
-    const last = leafIndex(endVpn - 1);
-    if (last - first + 1 > this.leaves.size) {
-      for (const li of [...this.leaves.keys()]) {
-        if (li >= first && li <= last) this.clearLeafRange(li, startVpn, endVpn);
+    this.eachLeaf(startVpn, endVpn, false, (li, leaf, lo, hi) => {
+      if (leaf.users === 1) {
+        this.clearSlots(li, leaf, lo, hi);
+        return;
       }
-    } else {
-      for (let li = first; li <= last; li++) this.clearLeafRange(li, startVpn, endVpn);
-    }
-  }
-
-  private clearLeafRange(li: number, startVpn: number, endVpn: number): void {
-    const leaf = this.leaves.get(li);
-    if (leaf === undefined) return;
-    const base = li * PTES_PER_LEAF;
-    const lo = Math.max(startVpn, base) - base;
-    const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
-    if (leaf.users === 1) {
-      this.clearSlots(li, leaf, lo, hi);
-      return;
-    }
-    // A shared leaf: let go of it if the range holds every pte it has (an
-    // exit, or an unmap of everything mapped there), rather than copy it
-    // only to empty the copy.
-    let n = leaf.present;
-    if (lo !== 0 || hi !== PTES_PER_LEAF) {
-      n = 0;
-      for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
-    }
-    if (n === leaf.present) this.release(li, leaf);
-    else if (n !== 0) this.clearSlots(li, this.own(li, leaf), lo, hi);
+      // A shared leaf: let go of it if the range holds every pte it has
+      // (an exit, or an unmap of everything mapped there), rather than
+      // copy it only to empty the copy.
+      let n = leaf.present;
+      if (lo !== 0 || hi !== PTES_PER_LEAF) {
+        n = 0;
+        for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
+      }
+      if (n === leaf.present) this.release(li, leaf);
+      else if (n !== 0) this.clearSlots(li, this.own(li, leaf), lo, hi);
+    });
   }
 
   /** Clear the present ptes of slots [lo, hi) of one leaf (what clear() does, without a lookup per pte). */
@@ -345,16 +350,9 @@ export class PageTable {
 
   /** Set the access bits of every present pte in [startVpn, endVpn) to `fn(old)`. */
   changeFlags(startVpn: number, endVpn: number, fn: (old: number) => number): void {
-    if (endVpn <= startVpn || this.present === 0) return;
-    const first = leafIndex(startVpn);
-    const last = leafIndex(endVpn - 1);
-    const visit = (li: number, leaf: PteLeaf): void => {
-      const base = li * PTES_PER_LEAF;
-      const lo = Math.max(startVpn, base) - base;
-      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+    this.eachLeaf(startVpn, endVpn, false, (li, leaf, lo, hi) => {
       if (leaf.users !== 1) {
-        // A shared leaf is copied only if a pte really changes (a second
-        // fork write-protects ptes the first already did).
+        // A shared leaf is copied only if a pte really changes.
         let changes = false;
         for (let i = lo; i < hi && !changes; i++) changes = leaf.frames[i] !== null && fn(leaf.flags[i]!) !== leaf.flags[i];
         if (!changes) return;
@@ -369,77 +367,41 @@ export class PageTable {
         leaf.writable += (now & PTE_WRITE ? 1 : 0) - (was & PTE_WRITE ? 1 : 0);
         flags[i] = now;
       }
-    };
-    if (last - first + 1 > this.leaves.size) {
-      for (const [li, leaf] of this.leaves) if (li >= first && li <= last) visit(li, leaf);
-    } else {
-      for (let li = first; li <= last; li++) {
-        const leaf = this.leaves.get(li);
-        if (leaf !== undefined) visit(li, leaf);
-      }
-    }
+    });
   }
 
   /**
    * Clear PTE_WRITE on every pte in [startVpn, endVpn) (fork's
-   * write-protect of a private range). A shared leaf with no writable pte
-   * in the range is left shared: a second fork finds the first's work done.
+   * write-protect of a private range). A leaf with no writable pte is
+   * passed over without a look at its slots, so a second fork finds the
+   * first's work done and leaves shared leaves shared.
    */
   wrprotect(startVpn: number, endVpn: number): void {
-    if (endVpn <= startVpn || this.present === 0) return;
-    const first = leafIndex(startVpn);
-    const last = leafIndex(endVpn - 1);
-    const visit = (li: number, leaf: PteLeaf): void => {
-      const base = li * PTES_PER_LEAF;
-      const lo = Math.max(startVpn, base) - base;
-      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
+    this.eachLeaf(startVpn, endVpn, false, (li, leaf, lo, hi) => {
       if (leaf.writable === 0) return;
-      let flags = leaf.flags;
       let i = lo;
-      while (i < hi && (flags[i]! & PTE_WRITE) === 0) i++;
+      while (i < hi && (leaf.flags[i]! & PTE_WRITE) === 0) i++;
       if (i === hi) return;
-      if (leaf.users !== 1) {
-        leaf = this.own(li, leaf);
-        flags = leaf.flags;
-      }
+      if (leaf.users !== 1) leaf = this.own(li, leaf);
       // An absent pte's bits are 0: no need to look at its frame.
+      const flags = leaf.flags;
       for (; i < hi; i++) {
         if ((flags[i]! & PTE_WRITE) === 0) continue;
         flags[i] = flags[i]! & ~PTE_WRITE;
         leaf.writable--;
       }
-    };
-    if (last - first + 1 > this.leaves.size) {
-      for (const [li, leaf] of this.leaves) if (li >= first && li <= last) visit(li, leaf);
-    } else {
-      for (let li = first; li <= last; li++) {
-        const leaf = this.leaves.get(li);
-        if (leaf !== undefined) visit(li, leaf);
-      }
-    }
+    });
   }
 
   /** Call fn for each present pte in [startVpn, endVpn), ascending. */
   forEachPresent(startVpn: number, endVpn: number, fn: (vpn: number, frame: Frame, flags: number) => void): void {
-    if (endVpn <= startVpn || this.present === 0) return;
-    const first = leafIndex(startVpn);
-    const last = leafIndex(endVpn - 1);
-    const keys = last - first + 1 > this.leaves.size
-      ? [...this.leaves.keys()].filter((li) => li >= first && li <= last).sort((a, b) => a - b)
-      : null;
-    const visit = (li: number): void => {
-      const leaf = this.leaves.get(li);
-      if (leaf === undefined) return;
+    this.eachLeaf(startVpn, endVpn, true, (li, leaf, lo, hi) => {
       const base = li * PTES_PER_LEAF;
-      const lo = Math.max(startVpn, base) - base;
-      const hi = Math.min(endVpn, base + PTES_PER_LEAF) - base;
       for (let i = lo; i < hi; i++) {
         const f = leaf.frames[i]!;
         if (f !== null) fn(base + i, f, leaf.flags[i]!);
       }
-    };
-    if (keys !== null) for (const li of keys) visit(li);
-    else for (let li = first; li <= last; li++) visit(li);
+    });
   }
 
   /** Drop every pte (exit). */
