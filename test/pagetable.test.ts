@@ -167,4 +167,30 @@ describe('page tables with leaves shared at fork', () => {
     expect(f.rawMapcount).toBe(4 * PTES_PER_LEAF);
     expect(f.mapcount).toBe(4 * PTES_PER_LEAF);
   });
+
+  it('a leaf dropped from the deferred list while not short is listed again when a later fork makes it short', () => {
+    // The allocator compacts its list of deferred leaves (frames.ts:
+    // defer) at 4,096 entries, dropping those no longer short. Here P's
+    // leaves are dropped so (P's first child has exited), then P forks
+    // again: its leaves must be listed again, or their counts stay short.
+    const alloc = new FrameAllocator();
+    const f = alloc.alloc();
+    alloc.get(f);
+    const leaves = 4100;
+    const p = new PageTable(alloc);
+    const q = new PageTable(alloc);
+    for (let i = 0; i < leaves; i++) {
+      p.set(i * PTES_PER_LEAF, f, PTE_READ);
+      q.set(i * PTES_PER_LEAF, f, PTE_READ);
+    }
+    const c1 = new PageTable(alloc);
+    p.fork(c1, () => true, () => true);
+    c1.clearAll();
+    const d1 = new PageTable(alloc);
+    q.fork(d1, () => true, () => true); // the list passes 8,192: P's leaves, not short now, are dropped
+    const c2 = new PageTable(alloc);
+    p.fork(c2, () => true, () => true);
+    expect(f.mapcount).toBe(4 * leaves); // p, c2, q, d1
+  });
 });
+

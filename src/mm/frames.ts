@@ -355,6 +355,7 @@ export function imageFull(img: PageImage): Uint32Array {
 export interface DeferredCounts {
   /** Whether counts are still short (false once settled, or once nothing maps it any more). */
   readonly short: boolean;
+  /** Make the counts exact; the allocator no longer lists it afterwards. */
   settle(): void;
 }
 
@@ -397,22 +398,23 @@ export class FrameAllocator {
 
   /** What has deferred counts (see the file's header); settled all at once. */
   private readonly deferred: DeferredCounts[] = [];
+  /** The list's length at which it is next compacted. */
+  private compactAt = 4096;
+  /** This allocator's entry in `unsettled`, if it is there. */
+  private self: WeakRef<FrameAllocator> | null = null;
 
   constructor() {
     this.zero = new Frame(0);
     this.zero.rawRefs = 1; // never freed
   }
 
-  /** This allocator's entry in `unsettled`, if it is there. */
-  private self: WeakRef<FrameAllocator> | null = null;
-  /** The list's length at which it is next compacted. */
-  private compactAt = 4096;
-
   /**
    * Note that `d` holds counts short of the truth until settled. `d` may
    * stop being short before that (the processes sharing it exit): the list
    * drops such entries when it has doubled since it was last compacted, so
    * it stays within twice what is really short, whatever the trace's length.
+   * A dropped entry is settled all the same (nothing to add: it only learns
+   * it is off the list, so that a later fork lists it again).
    */
   defer(d: DeferredCounts): void {
     const list = this.deferred;
@@ -423,7 +425,11 @@ export class FrameAllocator {
     list.push(d);
     if (list.length >= this.compactAt) {
       let n = 0;
-      for (let i = 0; i < list.length; i++) if (list[i]!.short) list[n++] = list[i]!;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e.short) list[n++] = e;
+        else e.settle();
+      }
       list.length = n;
       this.compactAt = Math.max(4096, 2 * n);
     }
