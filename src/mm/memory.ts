@@ -39,9 +39,7 @@ export function handleFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: bo
   // read fault of private anonymous memory may allocate too, so it prepares
   // first as well (a no-op for a vma that already has anonymous pages).
   const ownZero = !write && !k.zeroPage && file === null && !vma.shared;
-  // A vma that has its anon_vma (k.tags keeps it in vma.linuxAnon) skips
-  // the call: every fault of the vma but its first.
-  if ((write || ownZero) && !vma.shared && vma.linuxAnon.tag === 0) {
+  if ((write || ownZero) && !vma.shared) {
     const near = k.tags.prepare(vma);
     // find_mergeable_anon_vma() gave it a neighbour's anon_vma: Linux will
     // merge the two once their flags agree, so the design may let them

@@ -53,6 +53,7 @@ export class MergeTags {
    */
   prepare(vma: Vma): Vma | null {
     const st = this.of(vma);
+    // Every fault of the vma but its first: it has its anon_vma already.
     if (st.tag !== 0) return null;
     const next = vma.mm.vmas.next(vma);
     const prev = vma.mm.vmas.prev(vma);
