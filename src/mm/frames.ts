@@ -1,15 +1,26 @@
 // Physical memory: page frames and the shared zero page.
 //
-// A Frame is struct page plus its contents. Contents are allocated lazily:
-// a frame whose `data` is null reads as zeros, so allocating a frame for a
-// freshly zeroed page costs no host memory until something non-zero is
-// stored in it.
+// A frame is a page frame number (pfn): a small integer, with struct page
+// and the page's contents kept by its FrameAllocator in arrays indexed by
+// pfn ("struct of arrays"), as the kernel keeps struct pages in mem_map.
+// A resident page is then a few array slots and not a JS object: faulting
+// a page in allocates nothing in the steady state, a page costs ~44 bytes
+// of host memory instead of a ~96-byte object (docs/performance.md), and
+// every reader goes through the allocator (`frames.refs(f)`,
+// `frames.read(f, word)`), which owns the frame's state.
 //
-// Contents are sparse while few words are non-zero, then a full page; full
-// pages live in slabs of SLAB_PAGES pages (one ArrayBuffer each) rather
-// than one ArrayBuffer per page; freed frames are recycled, and their full
-// pages go to a pool of zeroed pages that full() takes from first, so
-// faulting pages in allocates nothing in the steady state.
+// pfn 0 is the shared zero page; frames are numbered from 1 in the order
+// they are first allocated, and freed pfns are reused last-freed first.
+// Since 0 is a frame, code holding a `Frame | null` must test it against
+// null, never for truthiness.
+//
+// Contents are allocated lazily: a frame reads as zeros until something
+// non-zero is stored in it. One non-zero word is kept inline (its index in
+// the frame's bits, its value in `v0`); two to SPARSE_WORDS words as
+// [word, value, ...] pairs; more as a full page. Full pages live in slabs
+// of SLAB_PAGES pages (one ArrayBuffer each) rather than one ArrayBuffer
+// per page; freed frames give their full pages to a pool of zeroed pages
+// that full() takes from first.
 //
 // Reference counting: `refs` counts every holder of the frame — each page
 // cache / address_space slot that holds it and each present pte that maps
@@ -19,17 +30,27 @@
 //
 // Deferred counts: fork shares page-table leaves between parent and child
 // instead of copying every pte (pagetable.ts), so the per-pte reference
-// each process would hold is not taken at fork. The raw counts
-// (`rawRefs`, `rawMapcount`) are then short of the truth, and the
-// allocator knows it (`defer`). Reading `refs` or `mapcount` settles every
-// deferred count first, so every reader sees exact counts; only the page
-// table and this file touch the raw ones. `refs - mapcount` (holders other
-// than ptes) is exact at any time, since a pte holds one of each: the
-// copy-or-reuse test of a write fault reads that, and settles nothing.
+// each process would hold is not taken at fork. The raw counts are then
+// short of the truth, and the allocator knows it (`defer`). Reading
+// `refs(f)` or `mapcount(f)` settles every deferred count first, so every
+// reader sees exact counts; only the page table and this file touch the
+// raw ones. `refs - mapcount` (holders other than ptes) is exact at any
+// time, since a pte holds one of each: the copy-or-reuse test of a write
+// fault reads that (`nonPteRefs`), and settles nothing.
 
 import type { PageOwner } from './address-space.js';
 import { PAGE_WORDS } from './constants.js';
 import { SwapDevice } from './swap.js';
+
+/**
+ * A page frame number. Branded so that an index or an address is not
+ * passed for a frame by mistake; only this file and the page table (which
+ * stores pfns in typed arrays) make one from a number.
+ */
+export type Frame = number & { readonly __pfn: unique symbol };
+
+/** The shared zero page's pfn. */
+export const ZERO_PFN = 0 as Frame;
 
 /**
  * A page's contents away from a frame (in swap, on a file's disk): null for
@@ -67,9 +88,10 @@ function pageData(): Uint32Array {
   return slab!.subarray(at, at + PAGE_WORDS);
 }
 
-// Frame.bits: the two page flags, the inline word's index and the high part
-// of page->index, in one small integer (one field instead of four; see
-// "Size" below). 29 bits in all: a Smi even where V8 compresses pointers.
+// A frame's bits: the two page flags, the inline word's index and the high
+// part of page->index, in one 32-bit word (page->flags). page->index goes
+// up to 2^35 for anonymous pages (pgoff is the mapping's address / 4096),
+// so it is split: its low 30 bits in `ixLo`, 16 high bits here.
 const REFERENCED = 1;
 const DIRTY = 2;
 /** (bits & W0_MASK) >> W0_SHIFT is the inline word's index + 1 (0: no inline word). */
@@ -79,261 +101,6 @@ const W0_MASK = 0x7ff << W0_SHIFT; // 11 bits: 0..PAGE_WORDS
 const IX_SHIFT = 13;
 const IX_HI_LIMIT = 1 << 16;
 const INDEX_SPLIT = 2 ** 30;
-
-/**
- * struct page plus its contents.
- *
- * Size: a Frame is a V8 object of 3 header words + one 8-byte word per
- * field (Node is built without pointer compression), and there is one per
- * resident page, so every field is 8 bytes a page. Fields hold small
- * integers (V8 Smis, stored in the word itself) or pointers: a field that
- * ever holds a number outside int32 becomes a pointer to a boxed double,
- * 16 bytes more per frame. Hence `index` (up to 2^35 for anonymous pages:
- * pgoff is the mapping's address / 4096; below 2^32 for a file's pages,
- * ext4's limit) is a small integer of its low 30 bits and 16 high bits in
- * `bits`, with the flags and the inline word's index. docs/performance.md
- * ("The fault path and the bytes per page") has the sums.
- */
-export class Frame {
-  /** Page frame number: identity for `frames` grouping. */
-  readonly pfn: number;
-  /**
-   * The contents beyond the inline word: a full page (Uint32Array), two to
-   * SPARSE_WORDS non-zero words as [word, value, ...] pairs (number[]), or
-   * null. One field for both: a page is never both.
-   */
-  private c: Uint32Array | number[] | null = null;
-  /**
-   * A page with one non-zero word (most of a trace's pages: one value
-   * written) keeps it inline: its index in `bits` (W0_SHIFT up) and its
-   * value here as a signed 32-bit integer (a small integer to V8, so no
-   * heap number either). No allocation, no array.
-   */
-  private v0 = 0;
-  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
-  private bits = 0;
-  /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
-  rawRefs = 0;
-  /** Present ptes mapping this frame (page_mapcount), less those deferred likewise. */
-  rawMapcount = 0;
-  /**
-   * page->mapping and page->index: the address_space slot that owns this
-   * frame (every frame but the zero page has at most one), or null.
-   */
-  owner: PageOwner | null = null;
-  /** The low 30 bits of page->index (the rest is in `bits`). */
-  private ixLo = 0;
-  /**
-   * Identity of the page this frame holds, for telling pages apart in
-   * `frames` reports: new for every page made, and carried through swap
-   * (a page swapped out and back in is the same page in another frame).
-   */
-  pageId = 0;
-
-  constructor(pfn: number) {
-    this.pfn = pfn;
-  }
-
-  /** Holders: address_space slots + present ptes (exact: settles deferred counts). */
-  get refs(): number {
-    if (unsettled.length !== 0) settleAll();
-    return this.rawRefs;
-  }
-
-  /** Present ptes mapping this frame, page_mapcount (exact: settles deferred counts). */
-  get mapcount(): number {
-    if (unsettled.length !== 0) settleAll();
-    return this.rawMapcount;
-  }
-
-  /** Holders other than ptes (refs - mapcount): exact without settling anything. */
-  get nonPteRefs(): number {
-    return this.rawRefs - this.rawMapcount;
-  }
-
-  /** page->index: the page's offset in its owner (address_space or anon_vma). */
-  get index(): number {
-    return (this.bits >>> IX_SHIFT) * INDEX_SPLIT + this.ixLo;
-  }
-
-  set index(i: number) {
-    // `| 0`: V8 stores a double result in a field as a boxed heap number
-    // even when it is integral.
-    const hi = Math.floor(i / INDEX_SPLIT);
-    if (hi < 0 || hi >= IX_HI_LIMIT) throw new RangeError(`page index ${i} out of range`);
-    this.bits = (this.bits & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
-    this.ixLo = (i - hi * INDEX_SPLIT) | 0;
-  }
-
-  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
-  get referenced(): boolean {
-    return (this.bits & REFERENCED) !== 0;
-  }
-
-  set referenced(v: boolean) {
-    this.bits = v ? this.bits | REFERENCED : this.bits & ~REFERENCED;
-  }
-
-  /** Written since it was last read from or written to its file (page cache only). */
-  get dirty(): boolean {
-    return (this.bits & DIRTY) !== 0;
-  }
-
-  set dirty(v: boolean) {
-    this.bits = v ? this.bits | DIRTY : this.bits & ~DIRTY;
-  }
-
-  /** Contents as a full page; null while the page is all zero or sparse. */
-  get data(): Uint32Array | null {
-    const c = this.c;
-    return c instanceof Uint32Array ? c : null;
-  }
-
-  /** The sparse pairs, or null. */
-  private get sp(): number[] | null {
-    const c = this.c;
-    return c instanceof Uint32Array ? null : c;
-  }
-
-  /** The inline word's index, or -1. */
-  private get w0(): number {
-    return ((this.bits & W0_MASK) >> W0_SHIFT) - 1;
-  }
-
-  private set w0(w: number) {
-    this.bits = (this.bits & ~W0_MASK) | ((w + 1) << W0_SHIFT);
-  }
-
-  /**
-   * A sparse page's [word, value, ...] pairs, or null (all zero, or a full
-   * page). Reading it moves an inline word into an array: for the rare
-   * callers outside this file that ask whether a page has sparse contents.
-   */
-  get sparse(): number[] | null {
-    const w0 = this.w0;
-    if (w0 >= 0) {
-      this.c = [w0, this.v0 >>> 0];
-      this.w0 = -1;
-    }
-    return this.sp;
-  }
-
-  set sparse(v: number[] | null) {
-    this.c = v;
-    this.w0 = -1;
-  }
-
-  read(word: number): number {
-    const b = this.bits;
-    this.bits = b | REFERENCED;
-    const c = this.c;
-    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0 >>> 0 : 0;
-    if (c instanceof Uint32Array) return c[word]!;
-    for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
-    return 0;
-  }
-
-  write(word: number, val: number): void {
-    const b = this.bits | REFERENCED | DIRTY;
-    this.bits = b;
-    const sp = this.c;
-    if (sp instanceof Uint32Array) {
-      sp[word] = val;
-      return;
-    }
-    if (sp === null) {
-      const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
-      if (w0 === word) {
-        this.v0 = val | 0;
-      } else if (w0 < 0) {
-        if (val !== 0) {
-          this.bits = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
-          this.v0 = val | 0;
-        }
-      } else if (val !== 0) {
-        this.c = [w0, this.v0 >>> 0, word, val];
-        this.bits = b & ~W0_MASK;
-      }
-      return;
-    }
-    for (let i = 0; i < sp.length; i += 2) {
-      if (sp[i] === word) {
-        sp[i + 1] = val;
-        return;
-      }
-    }
-    if (val === 0) return;
-    if (sp.length < 2 * SPARSE_WORDS) {
-      sp.push(word, val);
-      return;
-    }
-    this.full()[word] = val;
-  }
-
-  /** The contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
-  full(): Uint32Array {
-    const sp = this.c;
-    if (sp instanceof Uint32Array) return sp;
-    const d = pageData();
-    this.c = d;
-    if (sp !== null) {
-      for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
-    } else {
-      const w0 = this.w0;
-      if (w0 >= 0) {
-        d[w0] = this.v0 >>> 0;
-        this.w0 = -1;
-      }
-    }
-    return d;
-  }
-
-  /** A copy of the contents, for swap or a file's disk. */
-  image(): PageImage {
-    const c = this.c;
-    if (c !== null) return c.slice();
-    const w0 = this.w0;
-    return w0 >= 0 ? [w0, this.v0 >>> 0] : null;
-  }
-
-  /** Set the contents to a copy of `img`. */
-  load(img: PageImage): void {
-    this.clear();
-    if (img === null) return;
-    if (img instanceof Uint32Array) this.full().set(img);
-    else if (img.length === 2) {
-      this.w0 = img[0]!;
-      this.v0 = img[1]! | 0;
-    } else this.c = img.slice();
-  }
-
-  copyFrom(src: Frame): void {
-    const c = src.c;
-    if (c instanceof Uint32Array) this.full().set(c);
-    else {
-      this.clear();
-      if (c !== null) this.c = c.slice();
-      else {
-        const w0 = src.w0;
-        if (w0 >= 0) {
-          this.w0 = w0;
-          this.v0 = src.v0;
-        }
-      }
-    }
-  }
-
-  /** Make the contents all zero, giving a full page's storage back for reuse. */
-  clear(): void {
-    const c = this.c;
-    if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
-      c.fill(0);
-      spares.push(c);
-    }
-    this.c = null;
-    this.w0 = -1;
-  }
-}
 
 /** The word at `word` of a page image. */
 export function imageRead(img: PageImage, word: number): number {
@@ -355,19 +122,8 @@ export function imageFull(img: PageImage): Uint32Array {
 export interface DeferredCounts {
   /** Whether counts are still short (false once settled, or once nothing maps it any more). */
   readonly short: boolean;
-  /** Make the counts exact; the allocator no longer lists it afterwards. */
-  settle(): void;
-}
-
-/**
- * Allocators with deferred counts; reading any frame's counts settles them
- * all (a frame does not know its allocator: one field less per page). Weak,
- * so that a machine dropped with deferred counts is not kept alive.
- */
-const unsettled: WeakRef<FrameAllocator>[] = [];
-
-function settleAll(): void {
-  for (let r = unsettled.pop(); r !== undefined; r = unsettled.pop()) r.deref()?.settle();
+  /** Make the counts exact (through `frames.mapped`); the allocator no longer lists it afterwards. */
+  settle(frames: FrameAllocator): void;
 }
 
 /** Thrown when memory is bounded and nothing more can be freed. */
@@ -378,15 +134,17 @@ export class OutOfMemoryError extends Error {
   }
 }
 
+/** Slots the per-frame arrays start with; they double when full. */
+const INITIAL_FRAMES = 1024;
+
 export class FrameAllocator {
   /** The shared zero page: mapped read-only for reads of untouched private anonymous memory. */
-  readonly zero: Frame;
+  readonly zero: Frame = ZERO_PFN;
+  /** The next pfn never allocated: every frame is below it. */
   private nextPfn = 1;
   private nextPageId = 1;
-  /** Freed frames, recycled by alloc(). */
+  /** Freed frames, recycled by alloc() (last freed first). */
   private readonly free: Frame[] = [];
-  /** Every frame ever created, by pfn (the reclaim clock walks it). */
-  readonly byPfn: Frame[] = [];
   /** Physical memory size in frames (Infinity: unbounded). */
   capacity = Infinity;
   /** Where reclaim puts anonymous and shm pages. */
@@ -396,16 +154,48 @@ export class FrameAllocator {
   peak = 0;
   allocated = 0;
 
+  // struct page, by pfn. Int32 where the value fits (V8 keeps no boxed
+  // numbers in typed arrays, and 4 bytes a page is the point).
+  /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
+  private refsA = new Int32Array(INITIAL_FRAMES);
+  /** Present ptes mapping the frame (page_mapcount), less those deferred likewise. */
+  private mapA = new Int32Array(INITIAL_FRAMES);
+  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
+  private bitsA = new Int32Array(INITIAL_FRAMES);
+  /** The inline word's value (as int32). */
+  private v0A = new Int32Array(INITIAL_FRAMES);
+  /** The low 30 bits of page->index. */
+  private ixLoA = new Int32Array(INITIAL_FRAMES);
+  /**
+   * Identity of the page each frame holds, for telling pages apart in
+   * `frames` reports: new for every page made, and carried through swap
+   * (a page swapped out and back in is the same page in another frame).
+   */
+  private pageIdA = new Float64Array(INITIAL_FRAMES);
+  /**
+   * Contents beyond the inline word: a full page, two to SPARSE_WORDS
+   * [word, value, ...] pairs, or null (a page is never both).
+   */
+  private readonly contents: (Uint32Array | number[] | null)[] = [null];
+  /**
+   * page->mapping (with `index`): the address_space slot or anon
+   * structure that owns each frame (every frame but the zero page has at
+   * most one), or null.
+   */
+  private readonly owners: (PageOwner | null)[] = [null];
+
   /** What has deferred counts (see the file's header); settled all at once. */
   private readonly deferred: DeferredCounts[] = [];
   /** The list's length at which it is next compacted. */
   private compactAt = 4096;
-  /** This allocator's entry in `unsettled`, if it is there. */
-  private self: WeakRef<FrameAllocator> | null = null;
 
   constructor() {
-    this.zero = new Frame(0);
-    this.zero.rawRefs = 1; // never freed
+    this.refsA[ZERO_PFN] = 1; // never freed
+  }
+
+  /** One past the highest pfn ever allocated (the reclaim clock's circle; 1 when none was). */
+  get pfnEnd(): number {
+    return this.nextPfn;
   }
 
   /**
@@ -418,17 +208,13 @@ export class FrameAllocator {
    */
   defer(d: DeferredCounts): void {
     const list = this.deferred;
-    if (this.self === null) {
-      this.self = new WeakRef(this);
-      unsettled.push(this.self);
-    }
     list.push(d);
     if (list.length >= this.compactAt) {
       let n = 0;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
         if (e.short) list[n++] = e;
-        else e.settle();
+        else e.settle(this);
       }
       list.length = n;
       this.compactAt = Math.max(4096, 2 * n);
@@ -438,14 +224,28 @@ export class FrameAllocator {
   /** Make every deferred count exact. */
   settle(): void {
     const d = this.deferred;
-    for (let i = 0; i < d.length; i++) d[i]!.settle();
+    for (let i = 0; i < d.length; i++) d[i]!.settle(this);
     d.length = 0;
     this.compactAt = 4096;
-    if (this.self !== null) {
-      const at = unsettled.indexOf(this.self);
-      if (at >= 0) unsettled.splice(at, 1);
-      this.self = null;
-    }
+  }
+
+  /** Grow the per-frame arrays to hold pfn `f`. */
+  private grow(f: number): void {
+    let n = this.refsA.length;
+    while (n <= f) n *= 2;
+    const g32 = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.refsA = g32(this.refsA);
+    this.mapA = g32(this.mapA);
+    this.bitsA = g32(this.bitsA);
+    this.v0A = g32(this.v0A);
+    this.ixLoA = g32(this.ixLoA);
+    const p = new Float64Array(n);
+    p.set(this.pageIdA);
+    this.pageIdA = p;
   }
 
   /** A frame with zero contents and no references. */
@@ -456,12 +256,15 @@ export class FrameAllocator {
     }
     let f = this.free.pop();
     if (f === undefined) {
-      f = new Frame(this.nextPfn++);
-      this.byPfn[f.pfn] = f;
+      f = this.nextPfn++ as Frame;
+      if (f >= this.refsA.length) this.grow(f);
+      this.contents.push(null);
+      this.owners.push(null);
     }
-    f.referenced = true;
-    f.dirty = false;
-    f.pageId = this.nextPageId++;
+    // Freed frames were cleared (put): contents, counts and owner are
+    // empty; the flags are set afresh.
+    this.bitsA[f] = (this.bitsA[f]! & ~(REFERENCED | DIRTY)) | REFERENCED;
+    this.pageIdA[f] = this.nextPageId++;
     this.allocated++;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return f;
@@ -474,20 +277,232 @@ export class FrameAllocator {
 
   /** Take a reference. */
   get(f: Frame): void {
-    f.rawRefs++;
+    this.refsA[f]++;
   }
 
   /** Drop a reference; the frame is freed when nothing holds it. */
   put(f: Frame): void {
-    if (--f.rawRefs === 0) {
-      if (f === this.zero) throw new Error('zero page refcount underflow');
-      f.clear();
-      f.rawMapcount = 0;
-      f.owner = null;
+    const r = --this.refsA[f]!;
+    if (r === 0) {
+      if (f === ZERO_PFN) throw new Error('zero page refcount underflow');
+      this.clear(f);
+      this.mapA[f] = 0;
+      this.owners[f] = null;
       this.free.push(f);
       this.inUse--;
-    } else if (f.rawRefs < 0) {
-      throw new Error(`frame ${f.pfn} refcount underflow`);
+    } else if (r < 0) {
+      throw new Error(`frame ${f} refcount underflow`);
     }
+  }
+
+  /** `n` ptes now map f (the page table's side of set and settle): n refs and n mapcounts. */
+  mapped(f: Frame, n: number): void {
+    this.refsA[f] += n;
+    this.mapA[f] += n;
+  }
+
+  /** One pte no longer maps f: a mapcount and a reference go (freeing f with its last). */
+  unmapped(f: Frame): void {
+    this.mapA[f]--;
+    this.put(f);
+  }
+
+  /** Holders: address_space slots + present ptes (exact: settles deferred counts). */
+  refs(f: Frame): number {
+    if (this.deferred.length !== 0) this.settle();
+    return this.refsA[f]!;
+  }
+
+  /** Present ptes mapping f, page_mapcount (exact: settles deferred counts). */
+  mapcount(f: Frame): number {
+    if (this.deferred.length !== 0) this.settle();
+    return this.mapA[f]!;
+  }
+
+  /** Holders other than ptes (refs - mapcount): exact without settling anything. */
+  nonPteRefs(f: Frame): number {
+    return this.refsA[f]! - this.mapA[f]!;
+  }
+
+  /** The raw (possibly short) counts, for the page table's invariant checks only. */
+  rawRefs(f: Frame): number {
+    return this.refsA[f]!;
+  }
+
+  rawMapcount(f: Frame): number {
+    return this.mapA[f]!;
+  }
+
+  /** Whether f is allocated (held by something); the zero page always is. */
+  inUseFrame(f: Frame): boolean {
+    return this.refsA[f]! > 0;
+  }
+
+  /** page->mapping: the slot that owns f, or null. */
+  owner(f: Frame): PageOwner | null {
+    return this.owners[f]!;
+  }
+
+  setOwner(f: Frame, o: PageOwner | null): void {
+    this.owners[f] = o;
+  }
+
+  /** page->index: f's offset in its owner (address_space or anon_vma). */
+  index(f: Frame): number {
+    return (this.bitsA[f]! >>> IX_SHIFT) * INDEX_SPLIT + this.ixLoA[f]!;
+  }
+
+  setIndex(f: Frame, i: number): void {
+    const hi = Math.floor(i / INDEX_SPLIT);
+    if (hi < 0 || hi >= IX_HI_LIMIT) throw new RangeError(`page index ${i} out of range`);
+    this.bitsA[f] = (this.bitsA[f]! & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
+    this.ixLoA[f] = (i - hi * INDEX_SPLIT) | 0;
+  }
+
+  /** Identity of the page f holds (see pageIdA). */
+  pageId(f: Frame): number {
+    return this.pageIdA[f]!;
+  }
+
+  setPageId(f: Frame, id: number): void {
+    this.pageIdA[f] = id;
+  }
+
+  /** Accessed since the reclaim clock last passed (the pte accessed bit). */
+  referenced(f: Frame): boolean {
+    return (this.bitsA[f]! & REFERENCED) !== 0;
+  }
+
+  setReferenced(f: Frame, v: boolean): void {
+    this.bitsA[f] = v ? this.bitsA[f]! | REFERENCED : this.bitsA[f]! & ~REFERENCED;
+  }
+
+  /** Written since it was last read from or written to its file (page cache only). */
+  dirty(f: Frame): boolean {
+    return (this.bitsA[f]! & DIRTY) !== 0;
+  }
+
+  setDirty(f: Frame, v: boolean): void {
+    this.bitsA[f] = v ? this.bitsA[f]! | DIRTY : this.bitsA[f]! & ~DIRTY;
+  }
+
+  /** Whether f holds anything but zeros (it may still read as zeros where a zero was stored). */
+  hasContents(f: Frame): boolean {
+    return this.contents[f] !== null || (this.bitsA[f]! & W0_MASK) !== 0;
+  }
+
+  /** Load the word at `word` of f (marks it referenced). */
+  read(f: Frame, word: number): number {
+    const b = this.bitsA[f]!;
+    this.bitsA[f] = b | REFERENCED;
+    const c = this.contents[f]!;
+    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0A[f]! >>> 0 : 0;
+    if (c instanceof Uint32Array) return c[word]!;
+    for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
+    return 0;
+  }
+
+  /** Store `val` at `word` of f (marks it referenced and dirty). */
+  write(f: Frame, word: number, val: number): void {
+    const b = this.bitsA[f]! | REFERENCED | DIRTY;
+    this.bitsA[f] = b;
+    const sp = this.contents[f]!;
+    if (sp instanceof Uint32Array) {
+      sp[word] = val;
+      return;
+    }
+    if (sp === null) {
+      const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
+      if (w0 === word) {
+        this.v0A[f] = val;
+      } else if (w0 < 0) {
+        if (val !== 0) {
+          this.bitsA[f] = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
+          this.v0A[f] = val;
+        }
+      } else if (val !== 0) {
+        this.contents[f] = [w0, this.v0A[f]! >>> 0, word, val];
+        this.bitsA[f] = b & ~W0_MASK;
+      }
+      return;
+    }
+    for (let i = 0; i < sp.length; i += 2) {
+      if (sp[i] === word) {
+        sp[i + 1] = val;
+        return;
+      }
+    }
+    if (val === 0) return;
+    if (sp.length < 2 * SPARSE_WORDS) {
+      sp.push(word, val);
+      return;
+    }
+    this.full(f)[word] = val;
+  }
+
+  /** f's contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
+  full(f: Frame): Uint32Array {
+    const sp = this.contents[f]!;
+    if (sp instanceof Uint32Array) return sp;
+    const d = pageData();
+    this.contents[f] = d;
+    if (sp !== null) {
+      for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
+    } else {
+      const b = this.bitsA[f]!;
+      const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
+      if (w0 >= 0) {
+        d[w0] = this.v0A[f]! >>> 0;
+        this.bitsA[f] = b & ~W0_MASK;
+      }
+    }
+    return d;
+  }
+
+  /** A copy of f's contents, for swap or a file's disk. */
+  image(f: Frame): PageImage {
+    const c = this.contents[f]!;
+    if (c !== null) return c.slice();
+    const w0 = ((this.bitsA[f]! & W0_MASK) >> W0_SHIFT) - 1;
+    return w0 >= 0 ? [w0, this.v0A[f]! >>> 0] : null;
+  }
+
+  /** Set f's contents to a copy of `img`. */
+  load(f: Frame, img: PageImage): void {
+    this.clear(f);
+    if (img === null) return;
+    if (img instanceof Uint32Array) this.full(f).set(img);
+    else if (img.length === 2) {
+      this.bitsA[f] = (this.bitsA[f]! & ~W0_MASK) | ((img[0]! + 1) << W0_SHIFT);
+      this.v0A[f] = img[1]!;
+    } else this.contents[f] = img.slice();
+  }
+
+  /** Copy src's contents into dst (a COW copy). */
+  copy(dst: Frame, src: Frame): void {
+    const c = this.contents[src]!;
+    if (c instanceof Uint32Array) this.full(dst).set(c);
+    else {
+      this.clear(dst);
+      if (c !== null) this.contents[dst] = c.slice();
+      else {
+        const b = this.bitsA[src]!;
+        if ((b & W0_MASK) !== 0) {
+          this.bitsA[dst] = (this.bitsA[dst]! & ~W0_MASK) | (b & W0_MASK);
+          this.v0A[dst] = this.v0A[src]!;
+        }
+      }
+    }
+  }
+
+  /** Make f's contents all zero, giving a full page's storage back for reuse. */
+  clear(f: Frame): void {
+    const c = this.contents[f]!;
+    if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
+      c.fill(0);
+      spares.push(c);
+    }
+    this.contents[f] = null;
+    this.bitsA[f] = this.bitsA[f]! & ~W0_MASK;
   }
 }

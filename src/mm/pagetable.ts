@@ -48,8 +48,15 @@ export const PTE_WRITE = 2;
 
 export const PTES_PER_LEAF = 512;
 
+/**
+ * A leaf's slot holds pfn + 1 (0: no pte), so that a new leaf is a zeroed
+ * typed array: 4 bytes a pte and no object per pte.
+ */
+const NONE = 0;
+
 export class PteLeaf implements DeferredCounts {
-  readonly frames: (Frame | null)[];
+  /** pfn + 1 of each slot's frame, NONE for an absent pte. */
+  readonly slots: Int32Array;
   readonly flags: Uint8Array;
   present = 0;
   /** Present ptes with PTE_WRITE (so that fork's write-protect skips a leaf with none). */
@@ -64,10 +71,10 @@ export class PteLeaf implements DeferredCounts {
   /** A new empty leaf, or a private copy of `of`'s ptes. */
   constructor(of?: PteLeaf) {
     if (of === undefined) {
-      this.frames = new Array<Frame | null>(PTES_PER_LEAF).fill(null);
+      this.slots = new Int32Array(PTES_PER_LEAF);
       this.flags = new Uint8Array(PTES_PER_LEAF);
     } else {
-      this.frames = of.frames.slice();
+      this.slots = of.slots.slice();
       this.flags = of.flags.slice();
       this.present = of.present;
       this.writable = of.writable;
@@ -78,18 +85,23 @@ export class PteLeaf implements DeferredCounts {
     return this.counted < this.users;
   }
 
+  /** The frame of slot i, or null. */
+  frame(i: number): Frame | null {
+    const s = this.slots[i]!;
+    return s === NONE ? null : ((s - 1) as Frame);
+  }
+
   /** Take the references deferred at fork: `counted` becomes `users`. */
-  settle(): void {
+  settle(frames: FrameAllocator): void {
     this.deferred = false;
     const add = this.users - this.counted;
     if (add <= 0) return;
     this.counted = this.users;
-    const frames = this.frames;
+    const slots = this.slots;
     for (let i = 0, left = this.present; left > 0; i++) {
-      const f = frames[i]!;
-      if (f === null) continue;
-      f.rawRefs += add;
-      f.rawMapcount += add;
+      const s = slots[i]!;
+      if (s === NONE) continue;
+      frames.mapped((s - 1) as Frame, add);
       left--;
     }
   }
@@ -161,12 +173,11 @@ export class PageTable {
     } else {
       // The shared leaf's counts were short by one user at least: the
       // copy takes its references afresh and the leaf stays as short.
-      const frames = copy.frames;
+      const slots = copy.slots;
       for (let i = 0, left = copy.present; left > 0; i++) {
-        const f = frames[i]!;
-        if (f === null) continue;
-        this.frames.get(f);
-        f.rawMapcount++;
+        const s = slots[i]!;
+        if (s === NONE) continue;
+        this.frames.mapped((s - 1) as Frame, 1);
         left--;
       }
     }
@@ -189,12 +200,11 @@ export class PageTable {
     leaf.users--;
     if (leaf.counted > leaf.users) {
       leaf.counted--;
-      const frames = leaf.frames;
+      const slots = leaf.slots;
       for (let i = 0, left = leaf.present; left > 0; i++) {
-        const f = frames[i]!;
-        if (f === null) continue;
-        f.rawMapcount--;
-        this.frames.put(f);
+        const s = slots[i]!;
+        if (s === NONE) continue;
+        this.frames.unmapped((s - 1) as Frame);
         left--;
       }
     }
@@ -228,8 +238,8 @@ export class PageTable {
       }
       const base = li * PTES_PER_LEAF;
       for (let i = 0; i < PTES_PER_LEAF; i++) {
-        const f = leaf.frames[i]!;
-        if (f !== null && keep(base + i)) child.set(base + i, f, leaf.flags[i]!);
+        const s = leaf.slots[i]!;
+        if (s !== NONE && keep(base + i)) child.set(base + i, (s - 1) as Frame, leaf.flags[i]!);
       }
     }
   }
@@ -238,7 +248,7 @@ export class PageTable {
   forEachLeaf(startVpn: number, endVpn: number, fn: (li: number) => void): void {
     this.eachLeaf(startVpn, endVpn, false, (li, leaf, lo, hi) => {
       for (let i = lo; i < hi; i++) {
-        if (leaf.frames[i] !== null) {
+        if (leaf.slots[i] !== NONE) {
           fn(li);
           return;
         }
@@ -249,7 +259,9 @@ export class PageTable {
   /** The frame mapped at vpn, or null. */
   frame(vpn: number): Frame | null {
     const leaf = this.leaf(leafIndex(vpn));
-    return leaf === undefined ? null : leaf.frames[vpn & 511]!;
+    if (leaf === undefined) return null;
+    const s = leaf.slots[vpn & 511]!;
+    return s === NONE ? null : ((s - 1) as Frame);
   }
 
   /** Access bits of the pte at vpn (0 if absent). */
@@ -271,18 +283,16 @@ export class PageTable {
       leaf = this.own(li, leaf);
     }
     const i = vpn & 511;
-    const old = leaf.frames[i]!;
-    if (old !== frame) {
-      this.frames.get(frame);
-      frame.rawMapcount++;
-      if (old === null) {
+    const old = leaf.slots[i]!;
+    if (old !== frame + 1) {
+      this.frames.mapped(frame, 1);
+      if (old === NONE) {
         leaf.present++;
         this.present++;
       } else {
-        old.rawMapcount--;
-        this.frames.put(old);
+        this.frames.unmapped((old - 1) as Frame);
       }
-      leaf.frames[i] = frame;
+      leaf.slots[i] = frame + 1;
     }
     leaf.writable += (flags & PTE_WRITE ? 1 : 0) - (leaf.flags[i]! & PTE_WRITE ? 1 : 0);
     leaf.flags[i] = flags;
@@ -294,14 +304,13 @@ export class PageTable {
     let leaf = this.leaf(li);
     if (leaf === undefined) return;
     const i = vpn & 511;
-    if (leaf.frames[i] === null) return;
+    if (leaf.slots[i] === NONE) return;
     if (leaf.users !== 1) leaf = this.own(li, leaf);
-    const old = leaf.frames[i]!;
-    leaf.frames[i] = null;
+    const old = leaf.slots[i]!;
+    leaf.slots[i] = NONE;
     if ((leaf.flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
     leaf.flags[i] = 0;
-    old.rawMapcount--;
-    this.frames.put(old);
+    this.frames.unmapped((old - 1) as Frame);
     this.present--;
     if (--leaf.present === 0) this.dropLeaf(li);
   }
@@ -322,7 +331,7 @@ export class PageTable {
       let n = leaf.present;
       if (lo !== 0 || hi !== PTES_PER_LEAF) {
         n = 0;
-        for (let i = lo; i < hi; i++) if (leaf.frames[i] !== null) n++;
+        for (let i = lo; i < hi; i++) if (leaf.slots[i] !== NONE) n++;
       }
       if (n === leaf.present) this.release(li, leaf);
       else if (n !== 0) this.clearSlots(li, this.own(li, leaf), lo, hi);
@@ -331,17 +340,16 @@ export class PageTable {
 
   /** Clear the present ptes of slots [lo, hi) of one leaf (what clear() does, without a lookup per pte). */
   private clearSlots(li: number, leaf: PteLeaf, lo: number, hi: number): void {
-    const frames = leaf.frames;
+    const slots = leaf.slots;
     const flags = leaf.flags;
     const alloc = this.frames;
     for (let i = lo; i < hi && leaf.present > 0; i++) {
-      const old = frames[i]!;
-      if (old === null) continue;
-      frames[i] = null;
+      const old = slots[i]!;
+      if (old === NONE) continue;
+      slots[i] = NONE;
       if ((flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
       flags[i] = 0;
-      old.rawMapcount--;
-      alloc.put(old);
+      alloc.unmapped((old - 1) as Frame);
       this.present--;
       leaf.present--;
     }
@@ -354,14 +362,14 @@ export class PageTable {
       if (leaf.users !== 1) {
         // A shared leaf is copied only if a pte really changes.
         let changes = false;
-        for (let i = lo; i < hi && !changes; i++) changes = leaf.frames[i] !== null && fn(leaf.flags[i]!) !== leaf.flags[i];
+        for (let i = lo; i < hi && !changes; i++) changes = leaf.slots[i] !== NONE && fn(leaf.flags[i]!) !== leaf.flags[i];
         if (!changes) return;
         leaf = this.own(li, leaf);
       }
-      const frames = leaf.frames;
+      const slots = leaf.slots;
       const flags = leaf.flags;
       for (let i = lo; i < hi; i++) {
-        if (frames[i] === null) continue;
+        if (slots[i] === NONE) continue;
         const was = flags[i]!;
         const now = fn(was);
         leaf.writable += (now & PTE_WRITE ? 1 : 0) - (was & PTE_WRITE ? 1 : 0);
@@ -398,8 +406,8 @@ export class PageTable {
     this.eachLeaf(startVpn, endVpn, true, (li, leaf, lo, hi) => {
       const base = li * PTES_PER_LEAF;
       for (let i = lo; i < hi; i++) {
-        const f = leaf.frames[i]!;
-        if (f !== null) fn(base + i, f, leaf.flags[i]!);
+        const s = leaf.slots[i]!;
+        if (s !== NONE) fn(base + i, (s - 1) as Frame, leaf.flags[i]!);
       }
     });
   }
