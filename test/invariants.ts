@@ -29,7 +29,7 @@
 import { PAGE_SIZE, TASK_SIZE, VM_READ, VM_WRITE } from '../src/mm/constants.js';
 import type { Frame } from '../src/mm/frames.js';
 import type { Machine } from '../src/machine.js';
-import { PTE_READ, PTE_WRITE, type PteLeaf } from '../src/mm/pagetable.js';
+import { PTE_READ, PTE_WRITE, PTES_PER_LEAF, type PteLeaf } from '../src/mm/pagetable.js';
 import type { File } from '../src/mm/file.js';
 
 /** I3' alone: leaves and raw counts, settling nothing (so it can run while counts are deferred). */
@@ -47,12 +47,13 @@ export function checkLeafCounts(m: Machine): void {
     if (leaf.counted < 1 || leaf.counted > leaf.users) fail(`a page-table leaf counts ${leaf.counted} of ${leaf.users} users`);
     let present = 0;
     let writable = 0;
-    leaf.frames.forEach((f, i) => {
-      if (f === null) return;
+    for (let i = 0; i < PTES_PER_LEAF; i++) {
+      const f = leaf.frame(i);
+      if (f === null) continue;
       present++;
       if ((leaf.flags[i]! & PTE_WRITE) !== 0) writable++;
       rawMap.set(f, (rawMap.get(f) ?? 0) + leaf.counted);
-    });
+    }
     if (present !== leaf.present) fail(`a page-table leaf has ${present} ptes, says ${leaf.present}`);
     if (writable !== leaf.writable) fail(`a page-table leaf has ${writable} writable ptes, says ${leaf.writable}`);
   }
@@ -66,9 +67,11 @@ export function checkLeafCounts(m: Machine): void {
   for (const [fr, n] of m.design.heldFrames()) hold(fr, n);
   for (const fr of new Set([...rawMap.keys(), ...other.keys()])) {
     const mc = rawMap.get(fr) ?? 0;
-    if (fr.rawMapcount !== mc) fail(`frame ${fr.pfn} raw mapcount ${fr.rawMapcount}, counted ptes ${mc}`);
+    const rawRefs = m.frames.rawRefs(fr);
+    const rawMapcount = m.frames.rawMapcount(fr);
+    if (rawMapcount !== mc) fail(`frame ${fr} raw mapcount ${rawMapcount}, counted ptes ${mc}`);
     const own = (other.get(fr) ?? 0) + (fr === m.frames.zero ? 1 : 0);
-    if (fr.rawRefs - fr.rawMapcount !== own) fail(`frame ${fr.pfn} raw refs ${fr.rawRefs} - mapcount ${fr.rawMapcount}, other holders ${own}`);
+    if (rawRefs - rawMapcount !== own) fail(`frame ${fr} raw refs ${rawRefs} - mapcount ${rawMapcount}, other holders ${own}`);
   }
 }
 
@@ -129,10 +132,10 @@ export function checkInvariants(m: Machine): void {
         if (v.shared) expect = v.file!.cached(i);
         else {
           const seen = m.design.peek(v, i);
-          if (seen === 'swapped') fail(`${where}: pte maps frame ${fr.pfn}, but the page is in swap`);
+          if (seen === 'swapped') fail(`${where}: pte maps frame ${fr}, but the page is in swap`);
           expect = (seen as Frame | null) ?? (v.file === null ? m.frames.zero : v.file.cached(i));
         }
-        if (expect !== fr) fail(`${where}: pte maps frame ${fr.pfn}, the vma sees ${expect?.pfn ?? 'nothing'}`);
+        if (expect !== fr) fail(`${where}: pte maps frame ${fr}, the vma sees ${expect ?? 'nothing'}`);
         if (fr === m.frames.zero && (flags & PTE_WRITE) !== 0) fail(`${where}: zero page mapped writable`);
       });
     }
@@ -155,30 +158,30 @@ export function checkInvariants(m: Machine): void {
     }
   }
   for (const fr of holders.keys()) {
-    if (fr === m.frames.zero || fr.owner === null) continue;
+    if (fr === m.frames.zero || m.frames.owner(fr) === null) continue;
     const found = new Set<string>();
     m.design.rmap(fr, (v, addr) => {
       const vpn = addr / PAGE_SIZE;
       if (v.mm.pt.frame(vpn) !== fr) return;
       const key = `${v.mm.name}:${vpn}`;
-      if (found.has(key)) fail(`rmap of frame ${fr.pfn} reports pte ${key} twice`);
+      if (found.has(key)) fail(`rmap of frame ${fr} reports pte ${key} twice`);
       found.add(key);
     });
     const actual = mappedAt.get(fr) ?? new Set<string>();
-    for (const key of actual) if (!found.has(key)) fail(`rmap of frame ${fr.pfn} misses pte ${key}`);
-    if (found.size !== actual.size) fail(`rmap of frame ${fr.pfn} finds ${found.size} ptes, ${actual.size} map it`);
+    for (const key of actual) if (!found.has(key)) fail(`rmap of frame ${fr} misses pte ${key}`);
+    if (found.size !== actual.size) fail(`rmap of frame ${fr} finds ${found.size} ptes, ${actual.size} map it`);
   }
 
   // I3
   let inUse = 0;
   for (const [fr, n] of holders) {
     if (fr === m.frames.zero) {
-      if (fr.refs !== n + 1) fail(`zero page refs ${fr.refs}, expected ${n + 1}`);
+      if (m.frames.refs(fr) !== n + 1) fail(`zero page refs ${m.frames.refs(fr)}, expected ${n + 1}`);
       continue;
     }
     inUse++;
-    if (fr.refs !== n) fail(`frame ${fr.pfn} refs ${fr.refs}, holders ${n}`);
-    if (fr.mapcount !== (mapcounts.get(fr) ?? 0)) fail(`frame ${fr.pfn} mapcount ${fr.mapcount}, ptes ${mapcounts.get(fr) ?? 0}`);
+    if (m.frames.refs(fr) !== n) fail(`frame ${fr} refs ${m.frames.refs(fr)}, holders ${n}`);
+    if (m.frames.mapcount(fr) !== (mapcounts.get(fr) ?? 0)) fail(`frame ${fr} mapcount ${m.frames.mapcount(fr)}, ptes ${mapcounts.get(fr) ?? 0}`);
   }
   if (inUse !== m.frames.inUse) fail(`allocator has ${m.frames.inUse} frames in use, holders account for ${inUse}`);
   if (m.frames.inUse > m.frames.capacity) fail(`${m.frames.inUse} frames in use, capacity ${m.frames.capacity}`);

@@ -44,7 +44,7 @@ class Run extends TraceSession {
   checkChains(): void {
     let total = 0;
     for (const [f, n] of this.holders()) {
-      expect(this.design.chainOf(f).length, `frame ${f.pfn}`).toBe(n);
+      expect(this.design.chainOf(f).length, `frame ${f}`).toBe(n);
       total += n;
     }
     expect(this.m.stats().pteChainEntries).toBe(total);

@@ -13,7 +13,10 @@
 // anonymous page), so the designs keep their own: one sparse array per
 // private vma, keyed by page index (vm_pgoff-relative, so mremap moves
 // nothing), each entry holding one reference — on a frame
-// (FrameAllocator.get/put) or on a swap slot (SwapDevice.dup/free).
+// (FrameAllocator.get/put) or on a swap slot (SwapDevice.dup/free). A frame
+// is a pfn, and a swap entry is stored as a negative number (~slot: see
+// SwapEntry), so the two never collide, as a pte tells a swap entry from a
+// present page by its bits.
 // fork copies the parent's array with a reference more on everything
 // (dup_mmap copying ptes); split and merge move entries between arrays.
 //
@@ -26,7 +29,7 @@
 //
 // Invariants (checked by check()):
 //   (E) every entry of a vma's array lies in the vma's range [pgoff,
-//       endIndex); an entry that is a frame names its index (frame.index)
+//       endIndex); an entry that is a frame names its index (frames.index)
 //       and has an anonymous owner (an anon_vma; the scan's one owner); a
 //       frame entry is never the zero page.
 //   (S) the design's count of references to each swap slot equals the
@@ -45,8 +48,31 @@ import type { Vma } from '../mm/vma.js';
 import { XArray } from '../mm/xarray.js';
 import type { Peek } from './design.js';
 
-/** What an anonymous pte holds: the page's frame, or the swap slot the page is in. */
-export type AnonPte = Frame | number;
+/**
+ * A swap entry: the slot a page is in, stored as ~slot (-1 - slot), so that
+ * it is negative and never equal to a pfn. Branded so that a slot number is
+ * not stored as an entry, or an entry used as a slot, without the
+ * conversion (swapEntry, slotOf).
+ */
+export type SwapEntry = number & { readonly __swapEntry: unique symbol };
+
+/** What an anonymous pte holds: the page's frame (a pfn), or the swap entry naming the slot the page is in. */
+export type AnonPte = Frame | SwapEntry;
+
+/** Whether an entry is a swap entry (else it is a frame). */
+export function isSwapEntry(e: AnonPte): e is SwapEntry {
+  return e < 0;
+}
+
+/** The swap entry naming `slot`. */
+export function swapEntry(slot: number): SwapEntry {
+  return (-1 - slot) as SwapEntry;
+}
+
+/** The slot a swap entry names. */
+export function slotOf(e: SwapEntry): number {
+  return -1 - e;
+}
 
 export class AnonPtes {
   /** Every private vma's array. */
@@ -79,7 +105,7 @@ export class AnonPtes {
     return this.of(vma).size > 0;
   }
 
-  /** The entry at index (a frame, a swap slot) or undefined. */
+  /** The entry at index (a frame, a swap entry) or undefined. */
   entry(vma: Vma, index: number): AnonPte | undefined {
     return this.of(vma).get(index);
   }
@@ -89,7 +115,7 @@ export class AnonPtes {
     return this.arrays.get(vma)?.get(index) === f;
   }
 
-  /** Call fn for every entry of the vma (frames and swap slots), by index. */
+  /** Call fn for every entry of the vma (frames and swap entries), by index. */
   forEach(vma: Vma, fn: (index: number, e: AnonPte) => void): void {
     this.of(vma).forEach(fn);
   }
@@ -97,11 +123,11 @@ export class AnonPtes {
   peek(vma: Vma, index: number): Peek {
     const e = this.of(vma).get(index);
     if (e === undefined) return null;
-    return typeof e === 'number' ? 'swapped' : e;
+    return isSwapEntry(e) ? 'swapped' : e;
   }
 
   /**
-   * The frame at index, swapping it in if the entry is a swap slot (the
+   * The frame at index, swapping it in if the entry is a swap entry (the
    * caller has reserved a frame); null if the vma holds nothing there.
    * `owner(exclusive)` names the anon_vma of a page read in fresh from swap:
    * `exclusive` when no other entry names the slot.
@@ -110,17 +136,17 @@ export class AnonPtes {
     const a = this.of(vma);
     const e = a.get(index);
     if (e === undefined) return null;
-    if (typeof e !== 'number') return e;
-    const slot = e;
+    if (!isSwapEntry(e)) return e;
+    const slot = slotOf(e);
     let f = this.cache.get(slot);
     if (f !== undefined) {
       this.swapCacheHits++;
     } else {
       f = this.frames.alloc();
-      this.frames.swap.load(slot, f);
+      this.frames.swap.load(this.frames, slot, f);
       const exclusive = this.slotRefs.get(slot) === 1;
-      f.owner = owner(exclusive);
-      f.index = index;
+      this.frames.setOwner(f, owner(exclusive));
+      this.frames.setIndex(f, index);
       if (!exclusive) {
         // Others still name the slot: they must find this frame (do_swap_page
         // leaves the page in the swap cache while the swap count is up).
@@ -143,8 +169,8 @@ export class AnonPtes {
     const a = this.of(vma);
     const old = a.get(index);
     this.frames.get(f);
-    f.owner = owner;
-    f.index = index;
+    this.frames.setOwner(f, owner);
+    this.frames.setIndex(f, index);
     a.set(index, f);
     if (old !== undefined) this.release(old);
   }
@@ -156,14 +182,14 @@ export class AnonPtes {
    * vma (it is not in the swap cache). do_wp_page's reuse test.
    */
   exclusive(f: Frame): boolean {
-    return f.nonPteRefs === 1 && !this.cachedSlot.has(f);
+    return this.frames.nonPteRefs(f) === 1 && !this.cachedSlot.has(f);
   }
 
   /** fork (dup_mmap copying ptes): `child`'s array is `parent`'s, with a reference more on each entry. */
   copy(parent: Vma, child: Vma): void {
     const to = new XArray<AnonPte>();
     this.of(parent).forEach((i, e) => {
-      if (typeof e === 'number') this.refSlot(e);
+      if (isSwapEntry(e)) this.refSlot(slotOf(e));
       else this.frames.get(e);
       to.set(i, e);
     });
@@ -196,7 +222,7 @@ export class AnonPtes {
   }
 
   private release(e: AnonPte): void {
-    if (typeof e === 'number') this.unrefSlot(e);
+    if (isSwapEntry(e)) this.unrefSlot(slotOf(e));
     else this.frames.put(e);
   }
 
@@ -233,18 +259,21 @@ export class AnonPtes {
    */
   swapOut(f: Frame, candidates: Iterable<Vma>): number {
     let slot = this.cachedSlot.get(f);
-    const i = f.index;
+    const i = this.frames.index(f);
     let n = 0;
     for (const v of candidates) {
       const a = this.arrays.get(v);
       if (a === undefined || a.get(i) !== f) continue;
       if (slot === undefined) {
-        slot = this.frames.swap.write(f);
+        slot = this.frames.swap.write(this.frames, f);
+        // The caller checked that swap has room (vmscan); -1 would make the
+        // entry pfn 0, the zero page.
+        if (slot < 0) throw new Error(`swap-out of frame ${f}: swap is full`);
         this.slotRefs.set(slot, 1);
       } else {
         this.refSlot(slot);
       }
-      a.set(i, slot);
+      a.set(i, swapEntry(slot));
       n++;
     }
     if (this.cachedSlot.has(f)) {
@@ -253,8 +282,8 @@ export class AnonPtes {
       this.cachedSlot.delete(f);
       n++;
     }
-    if (n === 0) throw new Error(`swap-out of frame ${f.pfn}: no pte of its anon_vma holds it`);
-    f.owner = null;
+    if (n === 0) throw new Error(`swap-out of frame ${f}: no pte of its anon_vma holds it`);
+    this.frames.setOwner(f, null);
     for (let k = 0; k < n; k++) this.frames.put(f);
     return n;
   }
@@ -265,7 +294,7 @@ export class AnonPtes {
     const out = new Map<Frame, number>();
     for (const a of this.arrays.values()) {
       a.forEach((_, e) => {
-        if (typeof e !== 'number') out.set(e, (out.get(e) ?? 0) + 1);
+        if (!isSwapEntry(e)) out.set(e, (out.get(e) ?? 0) + 1);
       });
     }
     for (const f of this.cache.values()) out.set(f, (out.get(f) ?? 0) + 1);
@@ -306,7 +335,7 @@ export class AnonPtes {
   /** Call fn for every frame entry of the vma. */
   forEachFrame(vma: Vma, fn: (index: number, f: Frame) => void): void {
     this.of(vma).forEach((i, e) => {
-      if (typeof e !== 'number') fn(i, e);
+      if (!isSwapEntry(e)) fn(i, e);
     });
   }
 
@@ -321,13 +350,15 @@ export class AnonPtes {
       a!.forEach((i, e) => {
         const where = `vma 0x${v.start.toString(16)} index ${i}`;
         if (i < v.pgoff || i >= v.endIndex) fail(`${where}: entry outside the vma`);
-        if (typeof e === 'number') {
-          refs.set(e, (refs.get(e) ?? 0) + 1);
+        if (isSwapEntry(e)) {
+          const slot = slotOf(e);
+          refs.set(slot, (refs.get(slot) ?? 0) + 1);
           return;
         }
         if (e === this.frames.zero) fail(`${where}: the zero page as an anonymous page`);
-        if (e.owner === null || e.owner.file !== null) fail(`${where}: frame ${e.pfn} has no anon_vma`);
-        if (e.index !== i) fail(`${where}: frame ${e.pfn} says index ${e.index}`);
+        const owner = this.frames.owner(e);
+        if (owner === null || owner.file !== null) fail(`${where}: frame ${e} has no anon_vma`);
+        if (this.frames.index(e) !== i) fail(`${where}: frame ${e} says index ${this.frames.index(e)}`);
       });
       // (W)
       v.mm.pt.forEachPresent(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (vpn, f, flags) => {
@@ -345,7 +376,7 @@ export class AnonPtes {
     for (const [slot, f] of this.cache) {
       if (!this.slotRefs.has(slot)) fail(`swap cache keeps slot ${slot} that nothing names`);
       if (this.cachedSlot.get(f) !== slot) fail(`swap cache maps disagree at slot ${slot}`);
-      if (f.owner === null || f.refs < 1) fail(`swap cache frame ${f.pfn} is not a live anonymous page`);
+      if (this.frames.owner(f) === null || this.frames.refs(f) < 1) fail(`swap cache frame ${f} is not a live anonymous page`);
     }
     if (this.cachedSlot.size !== this.cache.size) fail('swap cache maps disagree in size');
   }

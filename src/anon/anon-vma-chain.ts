@@ -206,7 +206,7 @@ export abstract class AnonVmaChainBase extends AnonVmaDesignBase<AnonVma> {
     }
     // (O)
     this.ptes.forEachFrame(v, (i, f) => {
-      if (!set.has(f.owner as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
+      if (!set.has(this.frames.owner(f) as AnonVma)) fail(`${where}: page ${i} belongs to an anon_vma the vma is not chained to`);
     });
   }
 
@@ -338,8 +338,8 @@ export class AnonVmaChainDesign extends AnonVmaChainBase {
    */
   protected override reused(vma: Vma, f: Frame): void {
     const own = AnonVmaChainDesign.st(vma).anonVma!;
-    if (f.owner !== own) {
-      f.owner = own;
+    if (this.frames.owner(f) !== own) {
+      this.frames.setOwner(f, own);
       this.pagesMoved++;
     }
   }
@@ -430,6 +430,7 @@ export class AnonVmaChainDesign extends AnonVmaChainBase {
       chainOf: (v) => AnonVmaChainDesign.st(v).chain,
       listOf: (av) => av.vmas,
       forEachFrame: (v, fn) => this.ptes.forEachFrame(v, fn),
+      ownerOf: (f) => this.frames.owner(f),
     });
   }
 

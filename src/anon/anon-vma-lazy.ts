@@ -128,7 +128,7 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
     this.chainLink(v, av);
     for (const w of [v, ...also]) {
       this.ptes.forEachFrame(w, (_, f) => {
-        if (f.owner === lazy) f.owner = av;
+        if (this.frames.owner(f) === lazy) this.frames.setOwner(f, av);
       });
     }
     this.upgrades[why]++;
@@ -180,8 +180,8 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
     const st = AnonVmaLazyDesign.st(v);
     if (st.lazy !== null) return;
     const av = this.own(v);
-    if (f.owner !== av) {
-      f.owner = av;
+    if (this.frames.owner(f) !== av) {
+      this.frames.setOwner(f, av);
       this.pagesMoved++;
     }
   }
@@ -235,12 +235,12 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
   // ---------------------------------------------------------------- rmap
 
   override rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
+    const owner = this.frames.owner(frame);
     if (owner instanceof LazyRoot) {
       // The page's vma, directly: no anon_vma, no lock.
       this.rmapWalks++;
       this.lazyWalks++;
-      this.walk(owner.vmas, frame.index, visit);
+      this.walk(owner.vmas, this.frames.index(frame), visit);
       return;
     }
     super.rmap(frame, visit);
@@ -258,7 +258,7 @@ export class AnonVmaLazyDesign extends AnonVmaChainBase {
         if (st.chain.length !== 0 || st.anonVma !== null || st.forkParent !== null) fail(`${where} is lazy and chained`);
         if (st.lazy.vma !== v) fail(`${where}: its lazy root names another vma`);
         this.ptes.forEachFrame(v, (i, f) => {
-          if (f.owner !== st.lazy) fail(`${where}: lazy, but page ${i} points elsewhere`);
+          if (this.frames.owner(f) !== st.lazy) fail(`${where}: lazy, but page ${i} points elsewhere`);
         });
         return;
       }

@@ -253,7 +253,7 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
       if (!av.vmas.has(v)) fail(`${where} is missing from its anon_vma's list`);
       // (O)
       this.ptes.forEachFrame(v, (i, f) => {
-        if (f.owner !== av) fail(`${where}: page ${i} names another anon_vma`);
+        if (this.frames.owner(f) !== av) fail(`${where}: page ${i} names another anon_vma`);
       });
     }
     for (const av of this.live) {
@@ -274,6 +274,7 @@ export class AnonVmaDesign extends AnonVmaDesignBase<AnonVma> {
       chainOf: () => [],
       listOf: (av) => av.vmas,
       forEachFrame: (v, fn) => this.ptes.forEachFrame(v, fn),
+      ownerOf: (f) => this.frames.owner(f),
     });
   }
 

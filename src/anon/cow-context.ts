@@ -201,7 +201,11 @@ export class CowContextDesign extends PteDesign {
 
   /** Whether a page still points at `c` (a folio's reference). */
   private pinnedByPage(c: CowContext): boolean {
-    for (const f of this.frames.byPfn) if (f !== undefined && f.refs > 0 && f.owner === c) return true;
+    const frames = this.frames;
+    for (let p = 1; p < frames.pfnEnd; p++) {
+      const f = p as Frame;
+      if (frames.inUseFrame(f) && frames.owner(f) === c) return true;
+    }
     return false;
   }
 
@@ -283,8 +287,8 @@ export class CowContextDesign extends PteDesign {
   /** folio_move_anon_rmap: the page goes to the faulting mm's context. */
   protected override reused(vma: Vma, f: Frame): void {
     const c = this.ctxOf(vma.mm);
-    if (f.owner !== c) {
-      f.owner = c;
+    if (this.frames.owner(f) !== c) {
+      this.frames.setOwner(f, c);
       this.pagesMoved++;
     }
   }
@@ -372,16 +376,17 @@ export class CowContextDesign extends PteDesign {
   }
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
+    const frames = this.frames;
+    const owner = frames.owner(frame);
     if (owner === null) return;
     this.rmapWalks++;
     if (owner.file !== null) {
       this.rmapSpacesVisited++;
-      this.walk(owner.file.mappings, frame.index, visit);
+      this.walk(owner.file.mappings, frames.index(frame), visit);
       return;
     }
-    const i = frame.index;
-    const target = frame.mapcount;
+    const i = frames.index(frame);
+    const target = frames.mapcount(frame);
     let found = 0;
     // One vma's pte (rmap_one); counts it if it maps the page.
     const one = (v: Vma, off: number): void => {
@@ -394,10 +399,10 @@ export class CowContextDesign extends PteDesign {
       const mm = c.mm;
       if (mm === null) return true;
       // folio_maybe_mapped_shared() of a small folio: mapcount > 1.
-      const wasExclusive = frame.mapcount <= 1;
+      const wasExclusive = frames.mapcount(frame) <= 1;
       const v0 = this.vmaAt(mm, i, 0);
       if (v0 !== null) one(v0, 0);
-      if (this.earlyExit === 'poc' && wasExclusive && frame.mapcount <= 1) {
+      if (this.earlyExit === 'poc' && wasExclusive && frames.mapcount(frame) <= 1) {
         this.earlyExits++;
         return false;
       }
@@ -440,7 +445,7 @@ export class CowContextDesign extends PteDesign {
 
   swapOut(frame: Frame): boolean {
     // try_to_unmap's entries: every vma of the subtree that may hold the page (X).
-    this.ptes.swapOut(frame, this.candidates(frame.owner as CowContext, frame.index));
+    this.ptes.swapOut(frame, this.candidates(this.frames.owner(frame) as CowContext, this.frames.index(frame)));
     return true;
   }
 
@@ -469,7 +474,7 @@ export class CowContextDesign extends PteDesign {
       }
       // (X)
       this.ptes.forEachFrame(v, (i, f) => {
-        const o = f.owner;
+        const o = this.frames.owner(f);
         if (!(o instanceof CowContext) || !this.live.has(o)) fail(`${where}: page ${i} has no live context`);
         if (!this.isAncestorOrSelf(o as CowContext, c!)) fail(`${where}: page ${i} points at a context outside its mm's ancestry`);
       });
@@ -491,7 +496,8 @@ export class CowContextDesign extends PteDesign {
       } else if (this.ctxs.get(c.mm) !== c) fail(`context ${c.id}: its mm has another context`);
     }
     for (const f of this.ptes.cachedFrames()) {
-      if (!(f.owner instanceof CowContext) || !this.live.has(f.owner)) fail(`swap cache frame ${f.pfn} has no live context`);
+      const o = this.frames.owner(f);
+      if (!(o instanceof CowContext) || !this.live.has(o)) fail(`swap cache frame ${f} has no live context`);
     }
   }
 
@@ -505,8 +511,12 @@ export class CowContextDesign extends PteDesign {
 
   /** Anonymous pages (folios) alive: each carries a context pointer. */
   private folios(): number {
+    const frames = this.frames;
     let n = 0;
-    for (const f of this.frames.byPfn) if (f !== undefined && f.refs > 0 && f.owner instanceof CowContext) n++;
+    for (let p = 1; p < frames.pfnEnd; p++) {
+      const f = p as Frame;
+      if (frames.inUseFrame(f) && frames.owner(f) instanceof CowContext) n++;
+    }
     return n;
   }
 

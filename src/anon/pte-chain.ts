@@ -10,7 +10,8 @@
 //     owner for every anonymous page) is TaggedPteDesign's, there; this
 //     module keeps the pte chains.
 //   - Each anonymous frame has a pte chain: the (vma, index) entries that
-//     hold it. The index is always frame.index (anon-ptes.ts's (E)), so a
+//     hold it. The index is always the frame's page->index (frames.index;
+//     anon-ptes.ts's (E)), so a
 //     chain is kept as the set of vmas. Every change to an entry changes
 //     the chains: a fault or COW install (page_add_rmap / page_remove_rmap
 //     in do_anonymous_page, do_wp_page), fork's copy (copy_page_range adds
@@ -34,7 +35,7 @@
 //
 // INVARIANTS (checked by check(), with anon-ptes.ts's (E), (S), (W)):
 //   (P) The chains are exact: vma v is on frame f's chain iff v's entry at
-//       f.index is f; no chain is empty (a frame no entry holds has none);
+//       frames.index(f) is f; no chain is empty (a frame no entry holds has none);
 //       pteChainEntries is the sum of the chains' lengths, which is the
 //       number of frame entries. So the chain lists every pte that may map
 //       the page (the machine's I2'), and only those.
@@ -92,7 +93,7 @@
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { Vma } from '../mm/vma.js';
-import type { AnonPte } from './anon-ptes.js';
+import { isSwapEntry, type AnonPte } from './anon-ptes.js';
 import { TaggedPteDesign } from './pte-design.js';
 
 /** Bytes per pte chain entry: one pte address in a pte_chain block. */
@@ -101,7 +102,7 @@ const PTE_CHAIN_ENTRY_BYTES = 8;
 export class PteChainDesign extends TaggedPteDesign {
   readonly name = 'pte-chain';
 
-  /** page->pte.chain: the vmas whose entry at frame.index is the frame. */
+  /** page->pte.chain: the vmas whose entry at the frame's index is the frame. */
   private readonly chains = new Map<Frame, Set<Vma>>();
 
   private chainEntries = 0;
@@ -114,7 +115,7 @@ export class PteChainDesign extends TaggedPteDesign {
 
   // ---------------------------------------------------------- pte chains
 
-  /** page_add_rmap: vma's entry at f.index now holds f. */
+  /** page_add_rmap: vma's entry at f's index now holds f. */
   private chain(f: Frame, v: Vma): void {
     let c = this.chains.get(f);
     if (c === undefined) this.chains.set(f, (c = new Set()));
@@ -124,10 +125,10 @@ export class PteChainDesign extends TaggedPteDesign {
     if (this.chainEntries > this.chainEntriesPeak) this.chainEntriesPeak = this.chainEntries;
   }
 
-  /** page_remove_rmap: vma's entry at f.index no longer holds f. */
+  /** page_remove_rmap: vma's entry at f's index no longer holds f. */
   private unchain(f: Frame, v: Vma): void {
     const c = this.chains.get(f);
-    if (c === undefined || !c.delete(v)) throw new Error(`pte-chain: frame ${f.pfn} is not chained to vma 0x${v.start.toString(16)}`);
+    if (c === undefined || !c.delete(v)) throw new Error(`pte-chain: frame ${f} is not chained to vma 0x${v.start.toString(16)}`);
     this.chainEntries--;
     if (c.size === 0) this.chains.delete(f);
   }
@@ -136,8 +137,8 @@ export class PteChainDesign extends TaggedPteDesign {
   private rechain(vma: Vma, index: number, before: AnonPte | undefined): void {
     const after = this.ptes.entry(vma, index);
     if (after === before) return;
-    if (before !== undefined && typeof before !== 'number') this.unchain(before, vma);
-    if (after !== undefined && typeof after !== 'number') this.chain(after, vma);
+    if (before !== undefined && !isSwapEntry(before)) this.unchain(before, vma);
+    if (after !== undefined && !isSwapEntry(after)) this.chain(after, vma);
   }
 
   /** The frames vma holds at lo <= index < hi. */
@@ -221,20 +222,21 @@ export class PteChainDesign extends TaggedPteDesign {
   // ---------------------------------------------------------------- rmap
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
+    const owner = this.frames.owner(frame);
     if (owner === null) return;
     this.rmapWalks++;
     // A file page: i_mmap. An anonymous page: its chain, every vma of
-    // which holds the page at frame.index (P).
-    this.walk(owner.file !== null ? owner.file.mappings : [...(this.chains.get(frame) ?? [])], frame.index, visit);
+    // which holds the page at its index (P).
+    this.walk(owner.file !== null ? owner.file.mappings : [...(this.chains.get(frame) ?? [])], this.frames.index(frame), visit);
   }
 
   swapOut(frame: Frame): boolean {
     // try_to_unmap: every pte on the chain takes the swap entry; the chain goes.
     const held = [...(this.chains.get(frame) ?? [])];
     const own = this.ptes.inSwapCache(frame) ? 1 : 0;
-    if (frame.mapcount !== 0 || held.length + own !== frame.refs) {
-      throw new Error(`pte-chain: frame ${frame.pfn} has ${frame.refs} references, its chain ${held.length + own}`);
+    const refs = this.frames.refs(frame);
+    if (this.frames.mapcount(frame) !== 0 || held.length + own !== refs) {
+      throw new Error(`pte-chain: frame ${frame} has ${refs} references, its chain ${held.length + own}`);
     }
     this.ptes.swapOut(frame, held);
     for (const v of held) this.unchain(frame, v);
@@ -249,28 +251,30 @@ export class PteChainDesign extends TaggedPteDesign {
       // (P), one way: every frame entry is on its frame's chain.
       this.ptes.forEachFrame(v, (i, f) => {
         frameEntries++;
-        if (this.chains.get(f)?.has(v) !== true) fail(`vma 0x${v.start.toString(16)} index ${i}: frame ${f.pfn} is held but not chained`);
+        if (this.chains.get(f)?.has(v) !== true) fail(`vma 0x${v.start.toString(16)} index ${i}: frame ${f} is held but not chained`);
       });
     }
     // (P), the other way: every chain entry is a frame entry.
     let chained = 0;
     for (const [f, c] of this.chains) {
-      if (c.size === 0) fail(`frame ${f.pfn} has an empty chain`);
+      if (c.size === 0) fail(`frame ${f} has an empty chain`);
       for (const v of c) {
         chained++;
-        if (!this.ptes.holds(v, f.index, f)) fail(`frame ${f.pfn} is chained to vma 0x${v.start.toString(16)}, which does not hold it`);
+        if (!this.ptes.holds(v, this.frames.index(f), f)) fail(`frame ${f} is chained to vma 0x${v.start.toString(16)}, which does not hold it`);
       }
     }
     if (chained !== frameEntries) fail(`${chained} chain entries for ${frameEntries} frame entries`);
     if (chained !== this.chainEntries) fail(`${this.chainEntries} chain entries counted, ${chained} chained`);
     // (C)
     for (const [f, n] of this.ptes.heldFrames()) {
-      if (f.owner !== this.anonOwner) fail(`frame ${f.pfn} is held but is not an anonymous page`);
-      if (f.refs - f.mapcount !== n) fail(`frame ${f.pfn}: refs ${f.refs} - mapcount ${f.mapcount}, but ${n} holders`);
+      if (this.frames.owner(f) !== this.anonOwner) fail(`frame ${f} is held but is not an anonymous page`);
+      const refs = this.frames.refs(f);
+      const mapcount = this.frames.mapcount(f);
+      if (refs - mapcount !== n) fail(`frame ${f}: refs ${refs} - mapcount ${mapcount}, but ${n} holders`);
     }
   }
 
-  /** The chain of `frame`, for tests: the vmas whose pte at frame.index holds it. */
+  /** The chain of `frame`, for tests: the vmas whose pte at the frame's index holds it. */
   chainOf(frame: Frame): readonly Vma[] {
     return [...(this.chains.get(frame) ?? [])];
   }

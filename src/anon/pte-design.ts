@@ -126,7 +126,7 @@ export abstract class PteDesign implements AnonDesign {
     const from = cur ?? src;
     if (from === this.frames.zero) this.zeroFills++;
     else {
-      f.copyFrom(from);
+      this.frames.copy(f, from);
       this.cowCopies++;
     }
     this.ptes.install(vma, index, f, owner);
@@ -385,19 +385,19 @@ export abstract class AnonVmaDesignBase<AV extends AnonVmaLike> extends PteDesig
   }
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
+    const owner = this.frames.owner(frame);
     if (owner === null) return;
     this.rmapWalks++;
     this.rmapSpacesVisited++;
     // A file page: i_mmap, every vma of the file, shared or private (a
     // private one maps it where it has no copy). An anonymous page: the
     // vmas on (anon-layer) or chained to (anon-vma-chain) its anon_vma.
-    this.walk(owner.file !== null ? owner.file.mappings : (owner as AV).vmas, frame.index, visit);
+    this.walk(owner.file !== null ? owner.file.mappings : (owner as AV).vmas, this.frames.index(frame), visit);
   }
 
   swapOut(frame: Frame): boolean {
     // try_to_unmap_anon: the ptes are among the vmas of the page's anon_vma.
-    this.ptes.swapOut(frame, (frame.owner as AV).vmas);
+    this.ptes.swapOut(frame, (this.frames.owner(frame) as AV).vmas);
     return true;
   }
 
@@ -409,7 +409,7 @@ export abstract class AnonVmaDesignBase<AV extends AnonVmaLike> extends PteDesig
   /** Every page in the swap cache names a live anon_vma. */
   protected checkSwapCache(fail: (msg: string) => never): void {
     for (const f of this.ptes.cachedFrames()) {
-      if (!this.live.has(f.owner as AV)) fail(`swap cache frame ${f.pfn} names a freed anon_vma`);
+      if (!this.live.has(this.frames.owner(f) as AV)) fail(`swap cache frame ${f} names a freed anon_vma`);
     }
   }
 

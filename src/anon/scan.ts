@@ -108,6 +108,7 @@ export class ScanDesign extends TaggedPteDesign {
         this.rmapVmasVisited++;
         this.ptes.forEach(v, (i, e) => {
           this.ptesScanned++;
+          // A swap entry is negative (anon-ptes.ts): never equal to a pfn.
           if (e !== frame) return;
           holders.push(v);
           visit?.(v, v.addrOf(i));
@@ -119,8 +120,9 @@ export class ScanDesign extends TaggedPteDesign {
   }
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    if (frame.owner === null) return;
-    const file = frame.owner.file;
+    const owner = this.frames.owner(frame);
+    if (owner === null) return;
+    const file = owner.file;
     if (file === null) {
       this.scan(frame, visit);
       return;
@@ -129,7 +131,7 @@ export class ScanDesign extends TaggedPteDesign {
     // ptes by the same scan); counted as a walk, one pte tested per vma
     // that covers the index.
     this.rmapWalks++;
-    this.ptesScanned += this.walk(file.mappings, frame.index, visit);
+    this.ptesScanned += this.walk(file.mappings, this.frames.index(frame), visit);
   }
 
   swapOut(frame: Frame): boolean {
@@ -137,12 +139,14 @@ export class ScanDesign extends TaggedPteDesign {
     // but the swap cache's is an entry it found.
     const own = this.ptes.inSwapCache(frame) ? 1 : 0;
     let holders = this.lastScan !== null && this.lastScan.frame === frame ? this.lastScan.holders : null;
-    if (holders === null || holders.length + own !== frame.refs || holders.some((v) => !this.ptes.holds(v, frame.index, frame))) {
+    const refs = this.frames.refs(frame);
+    const i = this.frames.index(frame);
+    if (holders === null || holders.length + own !== refs || holders.some((v) => !this.ptes.holds(v, i, frame))) {
       holders = this.scan(frame);
     }
     this.lastScan = null;
-    if (frame.mapcount !== 0 || holders.length + own !== frame.refs) {
-      throw new Error(`scan: frame ${frame.pfn} has ${frame.refs} references, the scan found ${holders.length + own}`);
+    if (this.frames.mapcount(frame) !== 0 || holders.length + own !== refs) {
+      throw new Error(`scan: frame ${frame} has ${refs} references, the scan found ${holders.length + own}`);
     }
     // A page in the swap cache keeps its slot (a cached page is never
     // written: (C) makes every write copy it); any other needs a new one.
@@ -157,8 +161,10 @@ export class ScanDesign extends TaggedPteDesign {
     this.checkTags(vmas, fail);
     // (C), for every page held by an entry or the swap cache.
     for (const [f, n] of this.ptes.heldFrames()) {
-      if (f.owner !== this.anonOwner) fail(`frame ${f.pfn} is held but is not an anonymous page`);
-      if (f.refs - f.mapcount !== n) fail(`frame ${f.pfn}: refs ${f.refs} - mapcount ${f.mapcount}, but ${n} holders`);
+      if (this.frames.owner(f) !== this.anonOwner) fail(`frame ${f} is held but is not an anonymous page`);
+      const refs = this.frames.refs(f);
+      const mapcount = this.frames.mapcount(f);
+      if (refs - mapcount !== n) fail(`frame ${f}: refs ${refs} - mapcount ${mapcount}, but ${n} holders`);
     }
   }
 

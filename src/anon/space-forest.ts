@@ -14,7 +14,7 @@
 import type { File } from '../mm/file.js';
 import type { Frame, FrameAllocator } from '../mm/frames.js';
 import type { DesignOptions } from './design.js';
-import { movePage, nodeOf, SpaceNode, type VmaLink } from './space-node.js';
+import { movePage, moveSlot, nodeOf, SpaceNode, type VmaLink } from './space-node.js';
 import type { Vma } from '../mm/vma.js';
 
 export abstract class SpaceForest {
@@ -144,16 +144,22 @@ export abstract class SpaceForest {
   protected foldDown(upper: SpaceNode): [SpaceNode, number] {
     const child = upper.children.values().next().value as SpaceNode;
     let moved = 0;
-    const move = (i: number, slot: Frame | number): void => {
-      if (child.shadows(i)) {
-        upper.mapping.drop(i, this.frames);
-        return;
-      }
-      moved++;
-      movePage(upper.mapping, child.mapping, i, slot);
+    // Frames first, then swap slots (an index is in at most one of the two).
+    const shadowed = (i: number): boolean => {
+      if (!child.shadows(i)) return false;
+      upper.mapping.drop(i, this.frames);
+      return true;
     };
-    upper.mapping.pages.forEach(move);
-    upper.mapping.swapped?.forEach(move);
+    upper.mapping.pages.forEach((i, f) => {
+      if (shadowed(i)) return;
+      moved++;
+      movePage(this.frames, upper.mapping, child.mapping, i, f);
+    });
+    upper.mapping.swapped?.forEach((i, slot) => {
+      if (shadowed(i)) return;
+      moved++;
+      moveSlot(upper.mapping, child.mapping, i, slot);
+    });
     const grand = upper.parent;
     upper.children.delete(child);
     child.parent = grand;

@@ -22,7 +22,7 @@
 
 import { AddressSpace } from '../mm/address-space.js';
 import type { File } from '../mm/file.js';
-import type { Frame } from '../mm/frames.js';
+import type { Frame, FrameAllocator } from '../mm/frames.js';
 import { RangeSet } from '../mm/rangeset.js';
 import { XArray } from '../mm/xarray.js';
 import type { Vma } from '../mm/vma.js';
@@ -121,14 +121,15 @@ export const link = (v: Vma): VmaLink => v.anon as VmaLink;
 /** The node a private vma uses. */
 export const nodeOf = (v: Vma): SpaceNode => (v.anon as VmaLink).node;
 
-/** Move what `from` holds at index (a frame or a swap slot) to `to`, which becomes the frame's owner. */
-export function movePage(from: AddressSpace, to: AddressSpace, i: number, slot: Frame | number): void {
-  if (typeof slot === 'number') {
-    from.swapped!.delete(i);
-    (to.swapped ??= new XArray<number>()).set(i, slot);
-  } else {
-    from.pages.delete(i);
-    slot.owner = to;
-    to.pages.set(i, slot);
-  }
+/** Move the frame `from` holds at index to `to`, which becomes its owner (the reference moves with it). */
+export function movePage(frames: FrameAllocator, from: AddressSpace, to: AddressSpace, i: number, f: Frame): void {
+  from.pages.delete(i);
+  frames.setOwner(f, to);
+  to.pages.set(i, f);
+}
+
+/** Move the swap slot `from` holds at index to `to`. */
+export function moveSlot(from: AddressSpace, to: AddressSpace, i: number, slot: number): void {
+  from.swapped!.delete(i);
+  (to.swapped ??= new XArray<number>()).set(i, slot);
 }

@@ -203,7 +203,7 @@ export abstract class SpaceTreeDesign extends SpaceForest implements AnonDesign 
     const f = this.frames.alloc();
     if (src === this.frames.zero) this.zeroFills++;
     else {
-      f.copyFrom(src);
+      this.frames.copy(f, src);
       this.cowCopies++;
     }
     s.mapping.insert(index, f, this.frames);
@@ -339,21 +339,22 @@ export abstract class SpaceTreeDesign extends SpaceForest implements AnonDesign 
   }
 
   swapOut(frame: Frame): boolean {
-    const m = frame.owner as NodeMapping;
-    const slot = this.frames.swap.write(frame);
-    m.pages.delete(frame.index);
-    (m.swapped ??= new XArray<number>()).set(frame.index, slot);
-    frame.owner = null;
+    const m = this.frames.owner(frame) as NodeMapping;
+    const index = this.frames.index(frame);
+    const slot = this.frames.swap.write(this.frames, frame);
+    m.pages.delete(index);
+    (m.swapped ??= new XArray<number>()).set(index, slot);
+    this.frames.setOwner(frame, null);
     this.frames.put(frame);
     return true;
   }
 
   rmap(frame: Frame, visit: (vma: Vma, addr: number) => void): void {
-    const owner = frame.owner;
+    const owner = this.frames.owner(frame);
     if (owner === null) return;
     // Pages belong to anonymous nodes, or to a file's (or shm's) page cache.
     const start = owner.file !== null ? this.roots.get(owner.file) ?? null : (owner as NodeMapping).node;
-    rmapWalk(owner.file, start, frame.index, visit, this.walk);
+    rmapWalk(owner.file, start, this.frames.index(frame), visit, this.walk);
   }
 
   /** The trees (src/draw/): nodes under their parents, file roots included, each with the vmas using it. */
@@ -368,7 +369,7 @@ export abstract class SpaceTreeDesign extends SpaceForest implements AnonDesign 
   }
 
   check(vmas: readonly Vma[]): void {
-    checkTree(this.name, vmas, this.live, this.roots, this.merge, (v, i) => this.peek(v, i));
+    checkTree(this.name, vmas, this.live, this.roots, this.merge, (v, i) => this.peek(v, i), this.frames);
   }
 
   unreachablePages(): number {

@@ -179,6 +179,7 @@ export function checkTree(
   roots: ReadonlyMap<File, SpaceNode>,
   foldsOnlyChild: boolean,
   peek: (v: Vma, i: number) => Peek,
+  frames: FrameAllocator,
 ): void {
   const fail = (msg: string): never => {
     throw new Error(`${design} invariant: ${msg}`);
@@ -208,7 +209,7 @@ export function checkTree(
     if (s.file === null && s.vmas.size === 0 && s.children.size === 0) fail(`space ${s.id} has neither vmas nor children`);
     if (foldsOnlyChild && s.file === null && s.vmas.size === 0 && s.children.size === 1) fail(`space ${s.id} should have been folded into its only child`);
     s.mapping.pages.forEach((i, f) => {
-      if (f.owner !== s.mapping || f.index !== i) fail(`page ${i} of space ${s.id} does not name it as owner`);
+      if (frames.owner(f) !== s.mapping || frames.index(f) !== i) fail(`page ${i} of space ${s.id} does not name it as owner`);
     });
     s.mapping.swapped?.forEach((i) => {
       if (s.mapping.pages.get(i) !== undefined) fail(`index ${i} of space ${s.id} both resident and swapped`);

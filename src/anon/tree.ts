@@ -51,7 +51,7 @@
 // fork can merge again (joinChild()).
 
 import type { Vma } from '../mm/vma.js';
-import { link, movePage, nodeOf, type SpaceNode } from './space-node.js';
+import { link, movePage, moveSlot, nodeOf, type SpaceNode } from './space-node.js';
 import { SpaceTreeDesign } from './space-tree.js';
 import { countUnreachable } from './space-walk.js';
 
@@ -102,11 +102,11 @@ export class TreeDesign extends SpaceTreeDesign {
     }
     from.pages.forEach((i, f) => {
       to.drop(i, this.frames);
-      movePage(from, to, i, f);
+      movePage(this.frames, from, to, i, f);
     });
     from.swapped?.forEach((i, slot) => {
       to.drop(i, this.frames);
-      movePage(from, to, i, slot);
+      moveSlot(from, to, i, slot);
     });
     for (const v of child.vmas) {
       link(v).node = parent;

@@ -77,6 +77,8 @@ export function anonVmaSnapshot<AV extends object>(
     chainOf(v: Vma): readonly AV[];
     listOf(av: AV): { size: number };
     forEachFrame(v: Vma, fn: (index: number, f: Frame) => void): void;
+    /** page->mapping of an anonymous page. */
+    ownerOf(f: Frame): unknown;
   },
 ): DesignSnapshot {
   const nodes: SnapshotNode[] = [];
@@ -89,7 +91,7 @@ export function anonVmaSnapshot<AV extends object>(
     let n = 0;
     how.forEachFrame(v, (_i, f) => {
       n++;
-      const owner = f.owner as unknown as AV;
+      const owner = how.ownerOf(f) as AV;
       if (!ids.has(owner)) return;
       let set = pages.get(owner);
       if (set === undefined) pages.set(owner, (set = new Set()));

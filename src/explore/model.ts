@@ -17,7 +17,7 @@ import type { Frame } from '../mm/frames.js';
 import { OutOfMemoryError } from '../mm/frames.js';
 import { Machine, type MachineOptions } from '../machine.js';
 import type { Mm } from '../mm/mm.js';
-import { PTE_WRITE } from '../mm/pagetable.js';
+import { PTE_WRITE, PTES_PER_LEAF } from '../mm/pagetable.js';
 import type { Vma } from '../mm/vma.js';
 import type { Command } from '../trace/ast.js';
 import type { DesignSnapshot, SnapshotNode } from '../draw/types.js';
@@ -244,8 +244,8 @@ export function vmaText(v: Vma): string {
 
 function frameWhat(m: Machine, f: Frame): string {
   if (f === m.frames.zero) return 'zero page';
-  const o = f.owner;
-  if (o !== null && o.file !== null) return o.file.isShm ? 'shm' : `${o.file.name}@${hex(f.index * PAGE_SIZE)}`;
+  const o = m.frames.owner(f);
+  if (o !== null && o.file !== null) return o.file.isShm ? 'shm' : `${o.file.name}@${hex(m.frames.index(f) * PAGE_SIZE)}`;
   return 'anon';
 }
 
@@ -259,20 +259,20 @@ export function inspect(m: Machine): MachineView {
   const frames: FrameView[] = [];
   for (const [f, u] of users) {
     if (f === m.frames.zero) continue;
-    frames.push({ pfn: f.pfn, what: frameWhat(m, f), users: u, heldBy: '' });
+    frames.push({ pfn: f, what: frameWhat(m, f), users: u, heldBy: '' });
   }
   // Frames held but mapped by no pte: page cache, and the design's own.
   for (const file of m.files.values()) {
     file.mapping.pages.forEach((_i, f) => {
-      if (!users.has(f)) frames.push({ pfn: f.pfn, what: frameWhat(m, f), users: [], heldBy: 'page cache' });
+      if (!users.has(f)) frames.push({ pfn: f, what: frameWhat(m, f), users: [], heldBy: 'page cache' });
     });
   }
   for (const f of m.design.heldFrames().keys()) {
-    if (!users.has(f)) frames.push({ pfn: f.pfn, what: frameWhat(m, f), users: [], heldBy: `the ${m.design.name} design` });
+    if (!users.has(f)) frames.push({ pfn: f, what: frameWhat(m, f), users: [], heldBy: `the ${m.design.name} design` });
   }
   frames.sort((a, b) => a.pfn - b.pfn);
   const zero = users.get(m.frames.zero);
-  if (zero !== undefined) frames.unshift({ pfn: m.frames.zero.pfn, what: 'zero page', users: zero, heldBy: '' });
+  if (zero !== undefined) frames.unshift({ pfn: m.frames.zero, what: 'zero page', users: zero, heldBy: '' });
   return { processes, frames, framesInUse: m.frames.inUse };
 }
 
@@ -307,10 +307,10 @@ function inspectProcess(m: Machine, mm: Mm, users: Map<Frame, string[]>, num: Ma
   const ptes: PteView[] = [];
   const leaves = [...mm.pt.leaves.entries()].sort((a, b) => a[0] - b[0]);
   for (const [li, leaf] of leaves) {
-    for (let i = 0; i < leaf.frames.length; i++) {
-      const f = leaf.frames[i];
-      if (f === null || f === undefined) continue;
-      const addr = (li * leaf.frames.length + i) * PAGE_SIZE;
+    for (let i = 0; i < PTES_PER_LEAF; i++) {
+      const f = leaf.frame(i);
+      if (f === null) continue;
+      const addr = (li * PTES_PER_LEAF + i) * PAGE_SIZE;
       const flags = leaf.flags[i]!;
       const v = mm.vmas.lookup(addr);
       let state: PteState;
@@ -318,7 +318,7 @@ function inspectProcess(m: Machine, mm: Mm, users: Map<Frame, string[]>, num: Ma
       else if (flags === 0) state = 'none';
       else if (v !== null && v.writable && !v.shared) state = 'cow';
       else state = 'read-only';
-      ptes.push({ addr, pfn: f.pfn, state, what: frameWhat(m, f), mapcount: f.mapcount });
+      ptes.push({ addr, pfn: f, state, what: frameWhat(m, f), mapcount: m.frames.mapcount(f) });
       const u = users.get(f);
       const item = `${mm.name}:${hex(addr)}`;
       if (u === undefined) users.set(f, [item]);

@@ -8,7 +8,7 @@
 // file's space for a private file mapping.
 //
 // A space holds one reference on every frame in `pages`, and is each such
-// frame's owner (frame.owner / frame.index, the kernel's page->mapping and
+// frame's owner (frames.owner(f) / frames.index(f), the kernel's page->mapping and
 // page->index). A page that reclaim swapped out leaves its swap slot in
 // `swapped` instead; an index is in at most one of the two.
 
@@ -54,8 +54,8 @@ export class AddressSpace implements PageOwner {
   /** Put frame f at index (taking a reference): f's owner is now this space. */
   insert(index: number, f: Frame, frames: FrameAllocator): void {
     frames.get(f);
-    f.owner = this;
-    f.index = index;
+    frames.setOwner(f, this);
+    frames.setIndex(f, index);
     this.pages.set(index, f);
   }
 
@@ -64,7 +64,7 @@ export class AddressSpace implements PageOwner {
     const f = this.pages.get(index);
     if (f !== undefined) {
       this.pages.delete(index);
-      f.owner = null;
+      frames.setOwner(f, null);
       frames.put(f);
       return;
     }

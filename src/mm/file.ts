@@ -63,8 +63,8 @@ export class File {
     if (slot !== undefined) return swapIn(this.frames, this.frames.swap, this.mapping, index, slot);
     const n = this.frames.alloc();
     const onDisk = this.disk.get(index);
-    if (onDisk !== undefined) n.load(onDisk);
-    n.dirty = false;
+    if (onDisk !== undefined) this.frames.load(n, onDisk);
+    this.frames.setDirty(n, false);
     this.mapping.insert(index, n, this.frames);
     return n;
   }
@@ -75,7 +75,7 @@ export class File {
     const index = Math.floor(off / PAGE_SIZE);
     const word = (off % PAGE_SIZE) / 4;
     const f = this.cached(index);
-    if (f !== null) return f.read(word);
+    if (f !== null) return this.frames.read(f, word);
     return imageRead(this.disk.get(index) ?? null, word);
   }
 
@@ -90,7 +90,7 @@ export class File {
       if (off > this.size) this.zeroGap(this.size, off);
       this.size = off + 4;
     }
-    this.page(Math.floor(off / PAGE_SIZE)).write((off % PAGE_SIZE) / 4, val);
+    this.frames.write(this.page(Math.floor(off / PAGE_SIZE)), (off % PAGE_SIZE) / 4, val);
   }
 
   /** Zero bytes [from, to) of the page holding `from` (cached and on disk). */
@@ -99,17 +99,18 @@ export class File {
     const index = Math.floor(from / PAGE_SIZE);
     const end = Math.min(to, (index + 1) * PAGE_SIZE) - index * PAGE_SIZE;
     const cached = this.cached(index);
-    if (cached !== null && (cached.data !== null || cached.sparse !== null)) zeroBytes(cached.full(), from % PAGE_SIZE, end);
+    if (cached !== null && this.frames.hasContents(cached)) zeroBytes(this.frames.full(cached), from % PAGE_SIZE, end);
     const onDisk = this.disk.get(index);
     if (onDisk !== undefined) this.disk.set(index, zeroBytes(imageFull(onDisk), from % PAGE_SIZE, end));
   }
 
   /** Reclaim: copy a dirty cache page to disk. */
   writeback(f: Frame): void {
-    const img = f.image();
-    if (img === null) this.disk.delete(f.index);
-    else this.disk.set(f.index, img);
-    f.dirty = false;
+    const img = this.frames.image(f);
+    const index = this.frames.index(f);
+    if (img === null) this.disk.delete(index);
+    else this.disk.set(index, img);
+    this.frames.setDirty(f, false);
     this.writebacks++;
   }
 
@@ -141,7 +142,7 @@ export class File {
     if (at % PAGE_SIZE === 0) return;
     const index = Math.floor(at / PAGE_SIZE);
     const cached = this.cached(index);
-    if (cached !== null && (cached.data !== null || cached.sparse !== null)) zeroBytes(cached.full(), at % PAGE_SIZE, PAGE_SIZE);
+    if (cached !== null && this.frames.hasContents(cached)) zeroBytes(this.frames.full(cached), at % PAGE_SIZE, PAGE_SIZE);
     const onDisk = this.disk.get(index);
     if (onDisk !== undefined) this.disk.set(index, zeroBytes(imageFull(onDisk), at % PAGE_SIZE, PAGE_SIZE));
   }

@@ -233,7 +233,7 @@ export class FrameAllocator {
   private grow(f: number): void {
     let n = this.refsA.length;
     while (n <= f) n *= 2;
-    const g32 = (a: Int32Array): Int32Array => {
+    const g32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
       const b = new Int32Array(n);
       b.set(a);
       return b;
@@ -277,12 +277,13 @@ export class FrameAllocator {
 
   /** Take a reference. */
   get(f: Frame): void {
-    this.refsA[f]++;
+    this.refsA[f] = this.refsA[f]! + 1;
   }
 
   /** Drop a reference; the frame is freed when nothing holds it. */
   put(f: Frame): void {
-    const r = --this.refsA[f]!;
+    const r = this.refsA[f]! - 1;
+    this.refsA[f] = r;
     if (r === 0) {
       if (f === ZERO_PFN) throw new Error('zero page refcount underflow');
       this.clear(f);
@@ -297,13 +298,13 @@ export class FrameAllocator {
 
   /** `n` ptes now map f (the page table's side of set and settle): n refs and n mapcounts. */
   mapped(f: Frame, n: number): void {
-    this.refsA[f] += n;
-    this.mapA[f] += n;
+    this.refsA[f] = this.refsA[f]! + n;
+    this.mapA[f] = this.mapA[f]! + n;
   }
 
   /** One pte no longer maps f: a mapcount and a reference go (freeing f with its last). */
   unmapped(f: Frame): void {
-    this.mapA[f]--;
+    this.mapA[f] = this.mapA[f]! - 1;
     this.put(f);
   }
 

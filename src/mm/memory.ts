@@ -93,14 +93,14 @@ function basePage(k: Kernel, vma: Vma, index: number): Frame {
 export function readWord(k: Kernel, mm: Mm, addr: number): number | Signal {
   const vpn = Math.floor(addr / PAGE_SIZE);
   const word = (addr - vpn * PAGE_SIZE) >>> 2;
-  if ((mm.pt.flags(vpn) & PTE_READ) !== 0) return mm.pt.frame(vpn)!.read(word);
+  if ((mm.pt.flags(vpn) & PTE_READ) !== 0) return k.frames.read(mm.pt.frame(vpn)!, word);
   const vma = mm.vmas.lookup(addr);
   if (vma === null || !vma.readable) {
     k.counters.sigsegv++;
     return 'SIGSEGV';
   }
   const page = handleFault(k, mm, vma, vpn * PAGE_SIZE, false);
-  return typeof page === 'string' ? page : page.read(word);
+  return typeof page === 'string' ? page : k.frames.read(page, word);
 }
 
 /** Store the 32-bit word `val` at `addr` (4-aligned). */
@@ -108,7 +108,7 @@ export function writeWord(k: Kernel, mm: Mm, addr: number, val: number): 'ok' | 
   const vpn = Math.floor(addr / PAGE_SIZE);
   const word = (addr - vpn * PAGE_SIZE) >>> 2;
   if ((mm.pt.flags(vpn) & PTE_WRITE) !== 0) {
-    mm.pt.frame(vpn)!.write(word, val);
+    k.frames.write(mm.pt.frame(vpn)!, word, val);
     return 'ok';
   }
   const vma = mm.vmas.lookup(addr);
@@ -118,7 +118,7 @@ export function writeWord(k: Kernel, mm: Mm, addr: number, val: number): 'ok' | 
   }
   const page = handleFault(k, mm, vma, vpn * PAGE_SIZE, true);
   if (typeof page === 'string') return page;
-  page.write(word, val);
+  k.frames.write(page, word, val);
   return 'ok';
 }
 

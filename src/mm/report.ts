@@ -67,7 +67,9 @@ export function framesReport(k: Kernel, mms: readonly Mm[]): string {
         zero.push(item);
         return;
       }
-      const key = f.owner !== null && f.owner.file !== null ? `${f.owner.id}:${f.index}` : `p${f.pageId}`;
+      const fr = k.frames;
+      const owner = fr.owner(f);
+      const key = owner !== null && owner.file !== null ? `${owner.id}:${fr.index(f)}` : `p${fr.pageId(f)}`;
       const g = bySlot.get(key);
       if (g === undefined) bySlot.set(key, [item]);
       else g.push(item);

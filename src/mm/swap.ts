@@ -23,15 +23,15 @@ export class SwapDevice {
     return this.used >= this.capacity;
   }
 
-  /** The identity (Frame.pageId) of the page in each slot. */
+  /** The identity (frames.pageId) of the page in each slot. */
   private readonly pageIds: number[] = [];
 
   /** Store a copy of a page's contents; returns the slot, or -1 when full. */
-  write(page: Frame): number {
+  write(frames: FrameAllocator, page: Frame): number {
     if (this.full) return -1;
     const slot = this.freeSlots.pop() ?? this.slots.length;
-    this.slots[slot] = page.image();
-    this.pageIds[slot] = page.pageId;
+    this.slots[slot] = frames.image(page);
+    this.pageIds[slot] = frames.pageId(page);
     this.counts[slot] = 1;
     if (++this.used > this.peak) this.peak = this.used;
     this.swapOuts++;
@@ -43,9 +43,9 @@ export class SwapDevice {
   }
 
   /** Fill a fresh frame with the page in `slot`: its contents and identity. */
-  load(slot: number, f: Frame): void {
-    f.load(this.read(slot));
-    f.pageId = this.pageIds[slot]!;
+  load(frames: FrameAllocator, slot: number, f: Frame): void {
+    frames.load(f, this.read(slot));
+    frames.setPageId(f, this.pageIds[slot]!);
     this.swapIns++;
   }
 
@@ -69,7 +69,7 @@ export class SwapDevice {
  */
 export function swapIn(frames: FrameAllocator, swap: SwapDevice, space: AddressSpace, index: number, slot: number): Frame {
   const f = frames.alloc();
-  swap.load(slot, f);
+  swap.load(frames, slot, f);
   swap.free(slot);
   space.swapped!.delete(index);
   space.insert(index, f, frames);

@@ -2,7 +2,7 @@
 // clock over the physical frames.
 //
 // The hand walks the frames in pfn order. A frame that was accessed since
-// the hand last passed (frame.referenced, the pte accessed bit) gets a
+// the hand last passed (frames.referenced(f), the pte accessed bit) gets a
 // second chance: the bit is cleared and the hand moves on. Otherwise the
 // frame is evicted if it can be:
 //   - it must belong to an address_space slot (the zero page and frames in
@@ -46,8 +46,9 @@ export class Reclaimer {
 
   /** Free up to `target` frames; returns how many were freed. */
   reclaim(target: number): number {
-    const all = this.k.frames.byPfn;
-    if (all.length === 0) return 0;
+    // Every frame ever allocated is below pfnEnd; the zero page (0) is passed over.
+    const end = this.k.frames.pfnEnd;
+    if (end === 1) return 0;
     // Garbage first: pages no one can see cost nothing to free. A pass
     // walks every page the design holds, so it runs at most once per half
     // a memory's worth of allocations (amortised O(1) per allocation).
@@ -60,12 +61,12 @@ export class Reclaimer {
       freed = before - fr.inUse;
     }
     // Two full turns: the first may only clear accessed bits.
-    for (let scanned = 0; freed < target && scanned < 2 * all.length; scanned++) {
-      this.hand = this.hand + 1 >= all.length ? 1 : this.hand + 1;
-      const f = all[this.hand];
-      if (f === undefined || f.refs === 0 || f.owner === null) continue;
-      if (f.referenced) {
-        f.referenced = false;
+    for (let scanned = 0; freed < target && scanned < 2 * end; scanned++) {
+      this.hand = this.hand + 1 >= end ? 1 : this.hand + 1;
+      const f = this.hand as Frame;
+      if (fr.refs(f) === 0 || fr.owner(f) === null) continue;
+      if (fr.referenced(f)) {
+        fr.setReferenced(f, false);
         continue;
       }
       if (this.evict(f)) freed++;
@@ -76,8 +77,8 @@ export class Reclaimer {
 
   private evict(f: Frame): boolean {
     const { frames, design } = this.k;
-    const file = f.owner!.file;
-    const i = f.index;
+    const file = frames.owner(f)!.file;
+    const i = frames.index(f);
     if ((file === null || file.isShm) && frames.swap.full) return false;
     // Unmap every pte rmap finds, remembering each. If the walk missed one,
     // Linux's try_to_unmap() leaves the folio mapped and shrink_folio_list()
@@ -95,8 +96,8 @@ export class Reclaimer {
       this.nfound++;
       pt.clear(vpn);
     });
-    if (f.mapcount !== 0) {
-      this.rmapMissedPtes += f.mapcount;
+    if (frames.mapcount(f) !== 0) {
+      this.rmapMissedPtes += frames.mapcount(f);
       for (let j = 0; j < this.nfound; j++) {
         const e = this.found[j]!;
         e.mm.pt.set(e.vpn, f, e.flags);
@@ -105,16 +106,16 @@ export class Reclaimer {
     }
     this.ptesUnmapped += this.nfound;
     if (file === null) return design.swapOut(f);
-    if (f.refs !== 1) throw new Error(`frame ${f.pfn} has ${f.refs} holders at eviction`);
+    if (frames.refs(f) !== 1) throw new Error(`frame ${f} has ${frames.refs(f)} holders at eviction`);
     const s = file.mapping;
     if (file.isShm) {
-      const slot = frames.swap.write(f);
+      const slot = frames.swap.write(frames, f);
       s.pages.delete(i);
       (s.swapped ??= new XArray<number>()).set(i, slot);
-      f.owner = null;
+      frames.setOwner(f, null);
       frames.put(f);
     } else {
-      if (f.dirty) {
+      if (frames.dirty(f)) {
         file.writeback(f);
         this.writebacks++;
       } else {
