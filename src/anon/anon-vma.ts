@@ -27,7 +27,7 @@
 //     more on every entry (dup_mmap copying ptes). So one anon_vma lists a
 //     whole family's vmas, however many generations.
 //   - A page records its anon_vma and its index (page->mapping,
-//     page->index: frame.owner, frame.index). The index is vm_pgoff-relative
+//     page->index: frames.owner(f), frames.index(f)). The index is vm_pgoff-relative
 //     and mremap keeps pgoff, so a page has one index in every vma that
 //     maps it.
 //   - Reverse mapping of an anonymous page: every vma on its anon_vma's

@@ -9,7 +9,7 @@
 //     holds its pages (`mapping.pages`, `mapping.swapped`; `held` counts
 //     both). `id` is the mapping's.
 //   - An anonymous node owns a fresh address_space (a NodeMapping, which
-//     leads frame.owner back to the node). The root of a private file
+//     leads frames.owner(f) back to the node). The root of a private file
 //     mapping's tree is a node whose `mapping` is the file's page cache
 //     (file.mapping), which the design only reads: it stands for "the
 //     file's page" at every index, and nothing is ever copied into it.

@@ -14,7 +14,9 @@
 // instead of looking the leaf up again for every pte.
 //
 // The page table holds references: a present pte holds one `refs` and one
-// `mapcount` on its frame; set/clear maintain both.
+// `mapcount` on its frame; set/clear maintain both. A leaf is two typed
+// arrays (a frame is a pfn, frames.ts): 4 bytes of pfn and 1 of access
+// bits a pte, and nothing allocated per pte.
 //
 // Leaves shared copy-on-write (fork): dupMmap gives the child the parent's
 // leaves themselves, not copies (`shareLeaves`), so a fork costs a Map
