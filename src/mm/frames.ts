@@ -134,7 +134,7 @@ export class OutOfMemoryError extends Error {
   }
 }
 
-/** Slots the per-frame arrays start with; they double when full. */
+/** Slots the per-frame arrays start with; they grow by a quarter when full (bounded slack). */
 const INITIAL_FRAMES = 1024;
 
 export class FrameAllocator {
@@ -173,16 +173,34 @@ export class FrameAllocator {
    */
   private pageIdA = new Float64Array(INITIAL_FRAMES);
   /**
-   * Contents beyond the inline word: a full page, two to SPARSE_WORDS
-   * [word, value, ...] pairs, or null (a page is never both).
+   * Contents beyond the inline word (a full page, or two to SPARSE_WORDS
+   * [word, value, ...] pairs; a page is never both): 0 for none, else
+   * k + 1 for `extras[k]`. Most pages have none, so a 4-byte slot a frame
+   * and a side table beat an 8-byte pointer a frame (and a collector
+   * scanning a million nulls).
    */
-  private readonly contents: (Uint32Array | number[] | null)[] = [null];
+  private cixA = new Int32Array(INITIAL_FRAMES);
+  private readonly extras: (Uint32Array | number[] | null)[] = [];
+  /** Free entries of `extras`. */
+  private readonly extrasFree: number[] = [];
   /**
    * page->mapping (with `index`): the address_space slot or anon
    * structure that owns each frame (every frame but the zero page has at
-   * most one), or null.
+   * most one), as an entry of `ownerTable`.
    */
-  private readonly owners: (PageOwner | null)[] = [null];
+  private ownerA = new Int32Array(INITIAL_FRAMES);
+  /**
+   * The owners frames name, so that a frame names one in 4 bytes (0: none,
+   * k + 1: ownerTable[k]) rather than with an 8-byte pointer; each entry
+   * counts the frames naming it and is freed with the last. `lastOwner`
+   * spares a Map lookup for a run of faults into one owner.
+   */
+  private readonly ownerTable: (PageOwner | null)[] = [];
+  private readonly ownerUses: number[] = [];
+  private readonly ownerSlot = new Map<PageOwner, number>();
+  private readonly ownerFree: number[] = [];
+  private lastOwner: PageOwner | null = null;
+  private lastOwnerSlot = 0;
 
   /** What has deferred counts (see the file's header); settled all at once. */
   private readonly deferred: DeferredCounts[] = [];
@@ -229,10 +247,15 @@ export class FrameAllocator {
     this.compactAt = 4096;
   }
 
-  /** Grow the per-frame arrays to hold pfn `f`. */
+  /**
+   * Grow the per-frame arrays to hold pfn `f`: by a quarter, so that at
+   * most a fifth of them is slack (doubling would leave up to half: 32
+   * bytes a page at 65,537 frames), at the cost of copying each slot about
+   * four times over its life.
+   */
   private grow(f: number): void {
     let n = this.refsA.length;
-    while (n <= f) n *= 2;
+    while (n <= f) n = Math.ceil(n * 1.25);
     const g32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
       const b = new Int32Array(n);
       b.set(a);
@@ -243,6 +266,8 @@ export class FrameAllocator {
     this.bitsA = g32(this.bitsA);
     this.v0A = g32(this.v0A);
     this.ixLoA = g32(this.ixLoA);
+    this.cixA = g32(this.cixA);
+    this.ownerA = g32(this.ownerA);
     const p = new Float64Array(n);
     p.set(this.pageIdA);
     this.pageIdA = p;
@@ -258,8 +283,6 @@ export class FrameAllocator {
     if (f === undefined) {
       f = this.nextPfn++ as Frame;
       if (f >= this.refsA.length) this.grow(f);
-      this.contents.push(null);
-      this.owners.push(null);
     }
     // Freed frames were cleared (put): contents, counts and owner are
     // empty; the flags are set afresh.
@@ -288,7 +311,7 @@ export class FrameAllocator {
       if (f === ZERO_PFN) throw new Error('zero page refcount underflow');
       this.clear(f);
       this.mapA[f] = 0;
-      this.owners[f] = null;
+      this.setOwner(f, null);
       this.free.push(f);
       this.inUse--;
     } else if (r < 0) {
@@ -339,13 +362,53 @@ export class FrameAllocator {
     return this.refsA[f]! > 0;
   }
 
+  /**
+   * For checkers: entries in use in the owner table and in the contents
+   * side table (each must be exactly what live frames name).
+   */
+  tableUse(): { owners: number; extras: number } {
+    return { owners: this.ownerSlot.size, extras: this.extras.length - this.extrasFree.length };
+  }
+
   /** page->mapping: the slot that owns f, or null. */
   owner(f: Frame): PageOwner | null {
-    return this.owners[f]!;
+    const x = this.ownerA[f]!;
+    return x === 0 ? null : this.ownerTable[x - 1]!;
   }
 
   setOwner(f: Frame, o: PageOwner | null): void {
-    this.owners[f] = o;
+    const was = this.ownerA[f]!;
+    let x = 0;
+    if (o !== null) {
+      if (o === this.lastOwner) x = this.lastOwnerSlot;
+      else {
+        let k = this.ownerSlot.get(o);
+        if (k === undefined) {
+          k = this.ownerFree.pop();
+          if (k === undefined) {
+            k = this.ownerTable.length;
+            this.ownerTable.push(o);
+            this.ownerUses.push(0);
+          } else this.ownerTable[k] = o;
+          this.ownerSlot.set(o, k);
+        }
+        x = k + 1;
+        this.lastOwner = o;
+        this.lastOwnerSlot = x;
+      }
+    }
+    if (x === was) return;
+    if (x !== 0) this.ownerUses[x - 1] = this.ownerUses[x - 1]! + 1;
+    this.ownerA[f] = x;
+    if (was !== 0 && --this.ownerUses[was - 1]! === 0) {
+      // The last frame naming it: free the entry (an owner that dies is
+      // not kept alive by the table).
+      const gone = this.ownerTable[was - 1]!;
+      this.ownerSlot.delete(gone);
+      this.ownerTable[was - 1] = null;
+      this.ownerFree.push(was - 1);
+      if (this.lastOwner === gone) this.lastOwner = null;
+    }
   }
 
   /** page->index: f's offset in its owner (address_space or anon_vma). */
@@ -387,16 +450,41 @@ export class FrameAllocator {
     this.bitsA[f] = v ? this.bitsA[f]! | DIRTY : this.bitsA[f]! & ~DIRTY;
   }
 
+  /** f's contents beyond the inline word, or null. */
+  private contentsOf(f: Frame): Uint32Array | number[] | null {
+    const x = this.cixA[f]!;
+    return x === 0 ? null : this.extras[x - 1]!;
+  }
+
+  private setContents(f: Frame, c: Uint32Array | number[] | null): void {
+    const x = this.cixA[f]!;
+    if (c === null) {
+      if (x === 0) return;
+      this.extras[x - 1] = null;
+      this.extrasFree.push(x - 1);
+      this.cixA[f] = 0;
+    } else if (x !== 0) {
+      this.extras[x - 1] = c;
+    } else {
+      let k = this.extrasFree.pop();
+      if (k === undefined) {
+        k = this.extras.length;
+        this.extras.push(c);
+      } else this.extras[k] = c;
+      this.cixA[f] = k + 1;
+    }
+  }
+
   /** Whether f holds anything but zeros (it may still read as zeros where a zero was stored). */
   hasContents(f: Frame): boolean {
-    return this.contents[f] !== null || (this.bitsA[f]! & W0_MASK) !== 0;
+    return this.cixA[f] !== 0 || (this.bitsA[f]! & W0_MASK) !== 0;
   }
 
   /** Load the word at `word` of f (marks it referenced). */
   read(f: Frame, word: number): number {
     const b = this.bitsA[f]!;
     this.bitsA[f] = b | REFERENCED;
-    const c = this.contents[f]!;
+    const c = this.contentsOf(f);
     if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0A[f]! >>> 0 : 0;
     if (c instanceof Uint32Array) return c[word]!;
     for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
@@ -407,7 +495,7 @@ export class FrameAllocator {
   write(f: Frame, word: number, val: number): void {
     const b = this.bitsA[f]! | REFERENCED | DIRTY;
     this.bitsA[f] = b;
-    const sp = this.contents[f]!;
+    const sp = this.contentsOf(f);
     if (sp instanceof Uint32Array) {
       sp[word] = val;
       return;
@@ -422,7 +510,7 @@ export class FrameAllocator {
           this.v0A[f] = val;
         }
       } else if (val !== 0) {
-        this.contents[f] = [w0, this.v0A[f]! >>> 0, word, val];
+        this.setContents(f, [w0, this.v0A[f]! >>> 0, word, val]);
         this.bitsA[f] = b & ~W0_MASK;
       }
       return;
@@ -443,10 +531,10 @@ export class FrameAllocator {
 
   /** f's contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
   full(f: Frame): Uint32Array {
-    const sp = this.contents[f]!;
+    const sp = this.contentsOf(f);
     if (sp instanceof Uint32Array) return sp;
     const d = pageData();
-    this.contents[f] = d;
+    this.setContents(f, d);
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
     } else {
@@ -462,7 +550,7 @@ export class FrameAllocator {
 
   /** A copy of f's contents, for swap or a file's disk. */
   image(f: Frame): PageImage {
-    const c = this.contents[f]!;
+    const c = this.contentsOf(f);
     if (c !== null) return c.slice();
     const w0 = ((this.bitsA[f]! & W0_MASK) >> W0_SHIFT) - 1;
     return w0 >= 0 ? [w0, this.v0A[f]! >>> 0] : null;
@@ -476,16 +564,16 @@ export class FrameAllocator {
     else if (img.length === 2) {
       this.bitsA[f] = (this.bitsA[f]! & ~W0_MASK) | ((img[0]! + 1) << W0_SHIFT);
       this.v0A[f] = img[1]!;
-    } else this.contents[f] = img.slice();
+    } else this.setContents(f, img.slice());
   }
 
   /** Copy src's contents into dst (a COW copy). */
   copy(dst: Frame, src: Frame): void {
-    const c = this.contents[src]!;
+    const c = this.contentsOf(src);
     if (c instanceof Uint32Array) this.full(dst).set(c);
     else {
       this.clear(dst);
-      if (c !== null) this.contents[dst] = c.slice();
+      if (c !== null) this.setContents(dst, c.slice());
       else {
         const b = this.bitsA[src]!;
         if ((b & W0_MASK) !== 0) {
@@ -498,12 +586,12 @@ export class FrameAllocator {
 
   /** Make f's contents all zero, giving a full page's storage back for reuse. */
   clear(f: Frame): void {
-    const c = this.contents[f]!;
+    const c = this.contentsOf(f);
     if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
       c.fill(0);
       spares.push(c);
     }
-    this.contents[f] = null;
+    this.setContents(f, null);
     this.bitsA[f] = this.bitsA[f]! & ~W0_MASK;
   }
 }
