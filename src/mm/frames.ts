@@ -134,8 +134,43 @@ export class OutOfMemoryError extends Error {
   }
 }
 
-/** Slots the per-frame arrays start with; they grow by a quarter when full (bounded slack). */
-const INITIAL_FRAMES = 1024;
+// A frame's words in its segment (FrameAllocator.words), struct page's
+// fields. Int32: V8 keeps no boxed numbers in typed arrays, and 4 bytes a
+// field a page is the point.
+/** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
+const REFS = 0;
+/** Present ptes mapping the frame (page_mapcount), less those deferred likewise. */
+const MAP = 1;
+/** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
+const BITS = 2;
+/** The inline word's value (as int32). */
+const V0 = 3;
+/** The low 30 bits of page->index. */
+const IXLO = 4;
+/**
+ * Contents beyond the inline word (a full page, or two to SPARSE_WORDS
+ * [word, value, ...] pairs; a page is never both): 0 for none, else k + 1
+ * for `extras[k]`. Most pages have none, so a 4-byte slot a frame and a
+ * side table beat an 8-byte pointer a frame (and a collector scanning a
+ * million nulls).
+ */
+const CIX = 5;
+/**
+ * page->mapping (with the index): the address_space slot or anon
+ * structure that owns the frame (every frame but the zero page has at
+ * most one), as k + 1 for `ownerTable[k]`, 0 for none.
+ */
+const OWNER = 6;
+const STRIDE = 7;
+// PAGE_ID, in a Float64Array of its own a segment (it outgrows int32):
+// identity of the page the frame holds, for telling pages apart in
+// `frames` reports: new for every page made, and carried through swap (a
+// page swapped out and back in is the same page in another frame).
+
+/** Frames a segment: 4096 x 36 bytes. */
+const SEG_SHIFT = 12;
+const SEG_FRAMES = 1 << SEG_SHIFT;
+const SEG_MASK = SEG_FRAMES - 1;
 
 export class FrameAllocator {
   /** The shared zero page: mapped read-only for reads of untouched private anonymous memory. */
@@ -154,41 +189,19 @@ export class FrameAllocator {
   peak = 0;
   allocated = 0;
 
-  // struct page, by pfn. Int32 where the value fits (V8 keeps no boxed
-  // numbers in typed arrays, and 4 bytes a page is the point).
-  /** Holders: address_space slots + present ptes, less the ptes of leaves whose counts are deferred. */
-  private refsA = new Int32Array(INITIAL_FRAMES);
-  /** Present ptes mapping the frame (page_mapcount), less those deferred likewise. */
-  private mapA = new Int32Array(INITIAL_FRAMES);
-  /** REFERENCED | DIRTY | (inline word index + 1) << W0_SHIFT | index high part << IX_SHIFT. */
-  private bitsA = new Int32Array(INITIAL_FRAMES);
-  /** The inline word's value (as int32). */
-  private v0A = new Int32Array(INITIAL_FRAMES);
-  /** The low 30 bits of page->index. */
-  private ixLoA = new Int32Array(INITIAL_FRAMES);
   /**
-   * Identity of the page each frame holds, for telling pages apart in
-   * `frames` reports: new for every page made, and carried through swap
-   * (a page swapped out and back in is the same page in another frame).
+   * struct page, by pfn: segments of SEG_FRAMES frames, each an Int32Array
+   * of STRIDE words a frame (the fields below) and a Float64Array of page
+   * ids. Segments are added as pfns are first used and never copied or
+   * freed, so the arrays cost what the frames ever allocated cost, with no
+   * slack past the last segment and no copy (and no transient second copy
+   * in the process's memory) as they grow.
    */
-  private pageIdA = new Float64Array(INITIAL_FRAMES);
-  /**
-   * Contents beyond the inline word (a full page, or two to SPARSE_WORDS
-   * [word, value, ...] pairs; a page is never both): 0 for none, else
-   * k + 1 for `extras[k]`. Most pages have none, so a 4-byte slot a frame
-   * and a side table beat an 8-byte pointer a frame (and a collector
-   * scanning a million nulls).
-   */
-  private cixA = new Int32Array(INITIAL_FRAMES);
+  private readonly words: Int32Array[] = [];
+  private readonly pids: Float64Array[] = [];
   private readonly extras: (Uint32Array | number[] | null)[] = [];
   /** Free entries of `extras`. */
   private readonly extrasFree: number[] = [];
-  /**
-   * page->mapping (with `index`): the address_space slot or anon
-   * structure that owns each frame (every frame but the zero page has at
-   * most one), as an entry of `ownerTable`.
-   */
-  private ownerA = new Int32Array(INITIAL_FRAMES);
   /**
    * The owners frames name, so that a frame names one in 4 bytes (0: none,
    * k + 1: ownerTable[k]) rather than with an 8-byte pointer; each entry
@@ -208,7 +221,8 @@ export class FrameAllocator {
   private compactAt = 4096;
 
   constructor() {
-    this.refsA[ZERO_PFN] = 1; // never freed
+    this.addSegment();
+    this.words[0]![ZERO_PFN * STRIDE + REFS] = 1; // never freed
   }
 
   /** One past the highest pfn ever allocated (the reclaim clock's circle; 1 when none was). */
@@ -247,30 +261,10 @@ export class FrameAllocator {
     this.compactAt = 4096;
   }
 
-  /**
-   * Grow the per-frame arrays to hold pfn `f`: by a quarter, so that at
-   * most a fifth of them is slack (doubling would leave up to half: 32
-   * bytes a page at 65,537 frames), at the cost of copying each slot about
-   * four times over its life.
-   */
-  private grow(f: number): void {
-    let n = this.refsA.length;
-    while (n <= f) n = Math.ceil(n * 1.25);
-    const g32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.refsA = g32(this.refsA);
-    this.mapA = g32(this.mapA);
-    this.bitsA = g32(this.bitsA);
-    this.v0A = g32(this.v0A);
-    this.ixLoA = g32(this.ixLoA);
-    this.cixA = g32(this.cixA);
-    this.ownerA = g32(this.ownerA);
-    const p = new Float64Array(n);
-    p.set(this.pageIdA);
-    this.pageIdA = p;
+  /** Add the segment holding the next pfns. */
+  private addSegment(): void {
+    this.words.push(new Int32Array(SEG_FRAMES * STRIDE));
+    this.pids.push(new Float64Array(SEG_FRAMES));
   }
 
   /** A frame with zero contents and no references. */
@@ -282,12 +276,14 @@ export class FrameAllocator {
     let f = this.free.pop();
     if (f === undefined) {
       f = this.nextPfn++ as Frame;
-      if (f >= this.refsA.length) this.grow(f);
+      if (f >>> SEG_SHIFT === this.words.length) this.addSegment();
     }
     // Freed frames were cleared (put): contents, counts and owner are
     // empty; the flags are set afresh.
-    this.bitsA[f] = (this.bitsA[f]! & ~(REFERENCED | DIRTY)) | REFERENCED;
-    this.pageIdA[f] = this.nextPageId++;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + BITS] = (w[o + BITS]! & ~(REFERENCED | DIRTY)) | REFERENCED;
+    this.pids[f >>> SEG_SHIFT]![f & SEG_MASK] = this.nextPageId++;
     this.allocated++;
     if (++this.inUse > this.peak) this.peak = this.inUse;
     return f;
@@ -300,17 +296,21 @@ export class FrameAllocator {
 
   /** Take a reference. */
   get(f: Frame): void {
-    this.refsA[f] = this.refsA[f]! + 1;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + REFS] = w[o + REFS]! + 1;
   }
 
   /** Drop a reference; the frame is freed when nothing holds it. */
   put(f: Frame): void {
-    const r = this.refsA[f]! - 1;
-    this.refsA[f] = r;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const r = w[o + REFS]! - 1;
+    w[o + REFS] = r;
     if (r === 0) {
       if (f === ZERO_PFN) throw new Error('zero page refcount underflow');
       this.clear(f);
-      this.mapA[f] = 0;
+      w[o + MAP] = 0;
       this.setOwner(f, null);
       this.free.push(f);
       this.inUse--;
@@ -321,45 +321,61 @@ export class FrameAllocator {
 
   /** `n` ptes now map f (the page table's side of set and settle): n refs and n mapcounts. */
   mapped(f: Frame, n: number): void {
-    this.refsA[f] = this.refsA[f]! + n;
-    this.mapA[f] = this.mapA[f]! + n;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + REFS] = w[o + REFS]! + n;
+    w[o + MAP] = w[o + MAP]! + n;
   }
 
   /** One pte no longer maps f: a mapcount and a reference go (freeing f with its last). */
   unmapped(f: Frame): void {
-    this.mapA[f] = this.mapA[f]! - 1;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + MAP] = w[o + MAP]! - 1;
     this.put(f);
   }
 
   /** Holders: address_space slots + present ptes (exact: settles deferred counts). */
   refs(f: Frame): number {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     if (this.deferred.length !== 0) this.settle();
-    return this.refsA[f]!;
+    return w[o + REFS]!;
   }
 
   /** Present ptes mapping f, page_mapcount (exact: settles deferred counts). */
   mapcount(f: Frame): number {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     if (this.deferred.length !== 0) this.settle();
-    return this.mapA[f]!;
+    return w[o + MAP]!;
   }
 
   /** Holders other than ptes (refs - mapcount): exact without settling anything. */
   nonPteRefs(f: Frame): number {
-    return this.refsA[f]! - this.mapA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return w[o + REFS]! - w[o + MAP]!;
   }
 
   /** The raw (possibly short) counts, for the page table's invariant checks only. */
   rawRefs(f: Frame): number {
-    return this.refsA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return w[o + REFS]!;
   }
 
   rawMapcount(f: Frame): number {
-    return this.mapA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return w[o + MAP]!;
   }
 
   /** Whether f is allocated (held by something); the zero page always is. */
   inUseFrame(f: Frame): boolean {
-    return this.refsA[f]! > 0;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return w[o + REFS]! > 0;
   }
 
   /**
@@ -372,34 +388,38 @@ export class FrameAllocator {
 
   /** page->mapping: the slot that owns f, or null. */
   owner(f: Frame): PageOwner | null {
-    const x = this.ownerA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const x = w[o + OWNER]!;
     return x === 0 ? null : this.ownerTable[x - 1]!;
   }
 
-  setOwner(f: Frame, o: PageOwner | null): void {
-    const was = this.ownerA[f]!;
+  setOwner(f: Frame, owner: PageOwner | null): void {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const was = w[o + OWNER]!;
     let x = 0;
-    if (o !== null) {
-      if (o === this.lastOwner) x = this.lastOwnerSlot;
+    if (owner !== null) {
+      if (owner === this.lastOwner) x = this.lastOwnerSlot;
       else {
-        let k = this.ownerSlot.get(o);
+        let k = this.ownerSlot.get(owner);
         if (k === undefined) {
           k = this.ownerFree.pop();
           if (k === undefined) {
             k = this.ownerTable.length;
-            this.ownerTable.push(o);
+            this.ownerTable.push(owner);
             this.ownerUses.push(0);
-          } else this.ownerTable[k] = o;
-          this.ownerSlot.set(o, k);
+          } else this.ownerTable[k] = owner;
+          this.ownerSlot.set(owner, k);
         }
         x = k + 1;
-        this.lastOwner = o;
+        this.lastOwner = owner;
         this.lastOwnerSlot = x;
       }
     }
     if (x === was) return;
     if (x !== 0) this.ownerUses[x - 1] = this.ownerUses[x - 1]! + 1;
-    this.ownerA[f] = x;
+    w[o + OWNER] = x;
     if (was !== 0 && --this.ownerUses[was - 1]! === 0) {
       // The last frame naming it: free the entry (an owner that dies is
       // not kept alive by the table).
@@ -413,56 +433,72 @@ export class FrameAllocator {
 
   /** page->index: f's offset in its owner (address_space or anon_vma). */
   index(f: Frame): number {
-    return (this.bitsA[f]! >>> IX_SHIFT) * INDEX_SPLIT + this.ixLoA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return (w[o + BITS]! >>> IX_SHIFT) * INDEX_SPLIT + w[o + IXLO]!;
   }
 
   setIndex(f: Frame, i: number): void {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     const hi = Math.floor(i / INDEX_SPLIT);
     if (hi < 0 || hi >= IX_HI_LIMIT) throw new RangeError(`page index ${i} out of range`);
-    this.bitsA[f] = (this.bitsA[f]! & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
-    this.ixLoA[f] = (i - hi * INDEX_SPLIT) | 0;
+    w[o + BITS] = (w[o + BITS]! & ((1 << IX_SHIFT) - 1)) | (hi << IX_SHIFT);
+    w[o + IXLO] = (i - hi * INDEX_SPLIT) | 0;
   }
 
-  /** Identity of the page f holds (see pageIdA). */
+  /** Identity of the page f holds (see PAGE_ID). */
   pageId(f: Frame): number {
-    return this.pageIdA[f]!;
+    return this.pids[f >>> SEG_SHIFT]![f & SEG_MASK]!;
   }
 
   setPageId(f: Frame, id: number): void {
-    this.pageIdA[f] = id;
+    this.pids[f >>> SEG_SHIFT]![f & SEG_MASK] = id;
   }
 
   /** Accessed since the reclaim clock last passed (the pte accessed bit). */
   referenced(f: Frame): boolean {
-    return (this.bitsA[f]! & REFERENCED) !== 0;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return (w[o + BITS]! & REFERENCED) !== 0;
   }
 
   setReferenced(f: Frame, v: boolean): void {
-    this.bitsA[f] = v ? this.bitsA[f]! | REFERENCED : this.bitsA[f]! & ~REFERENCED;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + BITS] = v ? w[o + BITS]! | REFERENCED : w[o + BITS]! & ~REFERENCED;
   }
 
   /** Written since it was last read from or written to its file (page cache only). */
   dirty(f: Frame): boolean {
-    return (this.bitsA[f]! & DIRTY) !== 0;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return (w[o + BITS]! & DIRTY) !== 0;
   }
 
   setDirty(f: Frame, v: boolean): void {
-    this.bitsA[f] = v ? this.bitsA[f]! | DIRTY : this.bitsA[f]! & ~DIRTY;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + BITS] = v ? w[o + BITS]! | DIRTY : w[o + BITS]! & ~DIRTY;
   }
 
   /** f's contents beyond the inline word, or null. */
   private contentsOf(f: Frame): Uint32Array | number[] | null {
-    const x = this.cixA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const x = w[o + CIX]!;
     return x === 0 ? null : this.extras[x - 1]!;
   }
 
   private setContents(f: Frame, c: Uint32Array | number[] | null): void {
-    const x = this.cixA[f]!;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const x = w[o + CIX]!;
     if (c === null) {
       if (x === 0) return;
       this.extras[x - 1] = null;
       this.extrasFree.push(x - 1);
-      this.cixA[f] = 0;
+      w[o + CIX] = 0;
     } else if (x !== 0) {
       this.extras[x - 1] = c;
     } else {
@@ -471,21 +507,25 @@ export class FrameAllocator {
         k = this.extras.length;
         this.extras.push(c);
       } else this.extras[k] = c;
-      this.cixA[f] = k + 1;
+      w[o + CIX] = k + 1;
     }
   }
 
   /** Whether f holds anything but zeros (it may still read as zeros where a zero was stored). */
   hasContents(f: Frame): boolean {
-    return this.cixA[f] !== 0 || (this.bitsA[f]! & W0_MASK) !== 0;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    return w[o + CIX] !== 0 || (w[o + BITS]! & W0_MASK) !== 0;
   }
 
   /** Load the word at `word` of f (marks it referenced). */
   read(f: Frame, word: number): number {
-    const b = this.bitsA[f]!;
-    this.bitsA[f] = b | REFERENCED;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const b = w[o + BITS]!;
+    w[o + BITS] = b | REFERENCED;
     const c = this.contentsOf(f);
-    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? this.v0A[f]! >>> 0 : 0;
+    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? w[o + V0]! >>> 0 : 0;
     if (c instanceof Uint32Array) return c[word]!;
     for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
     return 0;
@@ -493,8 +533,10 @@ export class FrameAllocator {
 
   /** Store `val` at `word` of f (marks it referenced and dirty). */
   write(f: Frame, word: number, val: number): void {
-    const b = this.bitsA[f]! | REFERENCED | DIRTY;
-    this.bitsA[f] = b;
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    const b = w[o + BITS]! | REFERENCED | DIRTY;
+    w[o + BITS] = b;
     const sp = this.contentsOf(f);
     if (sp instanceof Uint32Array) {
       sp[word] = val;
@@ -503,15 +545,15 @@ export class FrameAllocator {
     if (sp === null) {
       const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
       if (w0 === word) {
-        this.v0A[f] = val;
+        w[o + V0] = val;
       } else if (w0 < 0) {
         if (val !== 0) {
-          this.bitsA[f] = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
-          this.v0A[f] = val;
+          w[o + BITS] = (b & ~W0_MASK) | ((word + 1) << W0_SHIFT);
+          w[o + V0] = val;
         }
       } else if (val !== 0) {
-        this.setContents(f, [w0, this.v0A[f]! >>> 0, word, val]);
-        this.bitsA[f] = b & ~W0_MASK;
+        this.setContents(f, [w0, w[o + V0]! >>> 0, word, val]);
+        w[o + BITS] = b & ~W0_MASK;
       }
       return;
     }
@@ -531,6 +573,8 @@ export class FrameAllocator {
 
   /** f's contents as a full page, converting a sparse page (allocates, unless a spare page is at hand). */
   full(f: Frame): Uint32Array {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     const sp = this.contentsOf(f);
     if (sp instanceof Uint32Array) return sp;
     const d = pageData();
@@ -538,11 +582,11 @@ export class FrameAllocator {
     if (sp !== null) {
       for (let i = 0; i < sp.length; i += 2) d[sp[i]!] = sp[i + 1]!;
     } else {
-      const b = this.bitsA[f]!;
+      const b = w[o + BITS]!;
       const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
       if (w0 >= 0) {
-        d[w0] = this.v0A[f]! >>> 0;
-        this.bitsA[f] = b & ~W0_MASK;
+        d[w0] = w[o + V0]! >>> 0;
+        w[o + BITS] = b & ~W0_MASK;
       }
     }
     return d;
@@ -550,35 +594,43 @@ export class FrameAllocator {
 
   /** A copy of f's contents, for swap or a file's disk. */
   image(f: Frame): PageImage {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     const c = this.contentsOf(f);
     if (c !== null) return c.slice();
-    const w0 = ((this.bitsA[f]! & W0_MASK) >> W0_SHIFT) - 1;
-    return w0 >= 0 ? [w0, this.v0A[f]! >>> 0] : null;
+    const w0 = ((w[o + BITS]! & W0_MASK) >> W0_SHIFT) - 1;
+    return w0 >= 0 ? [w0, w[o + V0]! >>> 0] : null;
   }
 
   /** Set f's contents to a copy of `img`. */
   load(f: Frame, img: PageImage): void {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     this.clear(f);
     if (img === null) return;
     if (img instanceof Uint32Array) this.full(f).set(img);
     else if (img.length === 2) {
-      this.bitsA[f] = (this.bitsA[f]! & ~W0_MASK) | ((img[0]! + 1) << W0_SHIFT);
-      this.v0A[f] = img[1]!;
+      w[o + BITS] = (w[o + BITS]! & ~W0_MASK) | ((img[0]! + 1) << W0_SHIFT);
+      w[o + V0] = img[1]!;
     } else this.setContents(f, img.slice());
   }
 
   /** Copy src's contents into dst (a COW copy). */
   copy(dst: Frame, src: Frame): void {
+    const ws = this.words[src >>> SEG_SHIFT]!;
+    const os = (src & SEG_MASK) * STRIDE;
+    const wd = this.words[dst >>> SEG_SHIFT]!;
+    const od = (dst & SEG_MASK) * STRIDE;
     const c = this.contentsOf(src);
     if (c instanceof Uint32Array) this.full(dst).set(c);
     else {
       this.clear(dst);
       if (c !== null) this.setContents(dst, c.slice());
       else {
-        const b = this.bitsA[src]!;
+        const b = ws[os + BITS]!;
         if ((b & W0_MASK) !== 0) {
-          this.bitsA[dst] = (this.bitsA[dst]! & ~W0_MASK) | (b & W0_MASK);
-          this.v0A[dst] = this.v0A[src]!;
+          wd[od + BITS] = (wd[od + BITS]! & ~W0_MASK) | (b & W0_MASK);
+          wd[od + V0] = ws[os + V0]!;
         }
       }
     }
@@ -586,12 +638,14 @@ export class FrameAllocator {
 
   /** Make f's contents all zero, giving a full page's storage back for reuse. */
   clear(f: Frame): void {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
     const c = this.contentsOf(f);
     if (c instanceof Uint32Array && spares.length < SPARES_MAX) {
       c.fill(0);
       spares.push(c);
     }
     this.setContents(f, null);
-    this.bitsA[f] = this.bitsA[f]! & ~W0_MASK;
+    w[o + BITS] = w[o + BITS]! & ~W0_MASK;
   }
 }
