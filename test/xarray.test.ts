@@ -14,13 +14,15 @@ type Op =
   | { op: 'set'; i: number; v: number }
   | { op: 'delete'; i: number }
   | { op: 'range'; a: number; b: number; del: boolean }
-  | { op: 'each'; del: boolean };
+  | { op: 'each'; del: boolean }
+  | { op: 'within'; a: number; b: number };
 
 const ops: fc.Arbitrary<Op[]> = fc.array<Op>(fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), i: index, v: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), i: index }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('range' as const), a: index, b: index, del: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('each' as const), del: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('within' as const), a: index, b: index }) },
 ), { maxLength: 120 });
 
 describe('XArray', () => {
@@ -34,6 +36,9 @@ describe('XArray', () => {
           m.set(o.i, o.v);
         } else if (o.op === 'delete') {
           expect(x.delete(o.i)).toBe(m.delete(o.i));
+        } else if (o.op === 'within') {
+          const [a, b] = o.a <= o.b ? [o.a, o.b] : [o.b, o.a];
+          expect(x.allWithin(a, b)).toBe([...m.keys()].every((i) => i >= a && i < b));
         } else {
           const [a, b] = o.op === 'range' ? (o.a <= o.b ? [o.a, o.b] : [o.b, o.a]) : [0, Infinity];
           const want = [...m].filter(([i]) => i >= a && i < b).sort((p, q) => p[0] - q[0]);

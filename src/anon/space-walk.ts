@@ -156,6 +156,9 @@ function outside(s: SpaceNode): number[] | null {
     const w = s.vmas.values().next().value as Vma;
     lo = w.pgoff;
     hi = w.endIndex;
+    // Every page inside the vma (known from the arrays' bounds, without a
+    // walk in the usual case): nothing outside.
+    if (s.mapping.pages.allWithin(lo, hi) && (s.mapping.swapped === null || s.mapping.swapped.allWithin(lo, hi))) return null;
   } else if (s.vmas.size > 1) {
     v = rangesOf(s);
   }

@@ -54,6 +54,13 @@ export class XArray<T> {
    */
   private lastCi = -1;
   private lastChunk: Chunk<T> | undefined = undefined;
+  /**
+   * Bounds of the indices set since the array was last empty: every entry
+   * is in [minIndex, maxIndex] (deletions leave them wide, never wrong), so
+   * that allWithin() can answer without a walk in the usual case.
+   */
+  private minIndex = Infinity;
+  private maxIndex = -Infinity;
 
   get size(): number {
     return this.n;
@@ -97,6 +104,8 @@ export class XArray<T> {
       else c.hi |= 1 << (i - 32);
     }
     c.slots[i] = value;
+    if (index < this.minIndex) this.minIndex = index;
+    if (index > this.maxIndex) this.maxIndex = index;
   }
 
   delete(index: number): boolean {
@@ -108,7 +117,10 @@ export class XArray<T> {
     c.slots[i] = undefined;
     if (i < 32) c.lo &= ~(1 << i);
     else c.hi &= ~(1 << (i - 32));
-    this.n--;
+    if (--this.n === 0) {
+      this.minIndex = Infinity;
+      this.maxIndex = -Infinity;
+    }
     if (--c.count === 0) {
       this.chunks.delete(ci);
       this.lastChunk = undefined;
@@ -119,6 +131,8 @@ export class XArray<T> {
   clear(): void {
     this.chunks.clear();
     this.n = 0;
+    this.minIndex = Infinity;
+    this.maxIndex = -Infinity;
     this.lastCi = -1;
     this.lastChunk = undefined;
   }
@@ -142,6 +156,21 @@ export class XArray<T> {
     };
     if (keys !== null) for (const ci of keys) visit(ci);
     else for (let ci = first; ci <= last; ci++) visit(ci);
+  }
+
+  /**
+   * Whether every entry has lo <= index < hi: from the bounds alone when
+   * they lie inside, else by looking at the parts of them outside.
+   */
+  allWithin(lo: number, hi: number): boolean {
+    if (this.n === 0 || (this.minIndex >= lo && this.maxIndex < hi)) return true;
+    let any = false;
+    const seen = (): void => {
+      any = true;
+    };
+    if (this.minIndex < lo) this.forRange(this.minIndex, Math.min(lo, this.maxIndex + 1), seen);
+    if (!any && this.maxIndex >= hi) this.forRange(Math.max(hi, this.minIndex), this.maxIndex + 1, seen);
+    return !any;
   }
 
   /** Call fn(index, value) for every entry. fn may delete the entry it is given. */
