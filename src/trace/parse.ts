@@ -82,6 +82,25 @@ function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | n
   const exact = hex ? 13 : 15;
   let z = s;
   if (e - s > exact) while (z < e && buf[z] === 0x30) z++;
+  if (hex && e - z <= exact) {
+    // In two int32 halves, the last 7 digits and the (at most 6) before
+    // them: integer shifts instead of double multiply-adds, for the long
+    // hex addresses that are most of a trace's bytes.
+    const split = Math.max(z, e - 7);
+    let hi = 0;
+    let lo = 0;
+    for (let i = z; i < split; i++) {
+      const d = HEX[buf[i]!]!;
+      if (d < 0) return null;
+      hi = (hi << 4) | d;
+    }
+    for (let i = split; i < e; i++) {
+      const d = HEX[buf[i]!]!;
+      if (d < 0) return null;
+      lo = (lo << 4) | d;
+    }
+    return hi * 0x10000000 + lo;
+  }
   if (e - z <= exact) {
     let n = 0;
     for (let i = z; i < e; i++) {
@@ -590,7 +609,7 @@ export class TraceParser {
 
   private aligned(i: number, what: 'offset'): bigint {
     const v = this.numTok(i);
-    const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
+    const low = typeof v === 'bigint' ? Number(v & 3n) : v - Math.floor(v / 4) * 4;
     if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
     if (!this.build) return 0n;
     return typeof v === 'bigint' ? v : BigInt(v);
@@ -599,7 +618,7 @@ export class TraceParser {
   /** The address of a read or write: a number below 2^53, else a bigint (Addr). */
   private access(i: number): number | bigint {
     const v = this.numTok(i);
-    const low = typeof v === 'bigint' ? Number(v & 3n) : v % 4;
+    const low = typeof v === 'bigint' ? Number(v & 3n) : v - Math.floor(v / 4) * 4;
     if (low !== 0) this.fail(`unaligned address ${this.quote(i)}`);
     return v;
   }
