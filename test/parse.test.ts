@@ -517,3 +517,26 @@ describe(`same rejections as build/vmrun${oracle.ok ? '' : ` — unavailable: ${
     expect(rejected).toBeGreaterThan(100);
   }, 300_000);
 });
+
+describe('numbers', () => {
+  it('a read address in hex (any digit count, leading zeros, either case) or decimal is its value: a number below 2^53, else a bigint', () => {
+    // Against BigInt's own parse of the same digits: the parser's fast
+    // paths (hex in two int32 halves up to 13 digits, decimal in a double
+    // up to 15) and its BigInt path must agree with it at every length.
+    fc.assert(
+      fc.property(
+        // Every bit length equally often (a plain bigInt() is mostly huge).
+        fc.integer({ min: 0, max: 62 }).chain((bits) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n })).map((n) => n * 4n),
+        fc.nat(3),
+        fc.constantFrom('hex', 'HEX', 'dec'),
+        (v, zeros, base) => {
+          const digits = base === 'dec' ? v.toString() : base === 'hex' ? v.toString(16) : v.toString(16).toUpperCase();
+          const token = (base === 'dec' ? '' : '0x') + '0'.repeat(zeros) + digits;
+          const c = parseTrace(`spawn a\na read ${token}\n`, 't.vmt')[1] as Extract<Command, { kind: 'read' }>;
+          expect(c.addr).toStrictEqual(v < 2n ** 53n ? Number(v) : v);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
