@@ -77,14 +77,29 @@ export class AddressSpace implements PageOwner {
 
   /** Release everything the space holds. */
   dropAll(frames: FrameAllocator): void {
-    this.pages.forEach((i) => this.drop(i, frames));
-    this.swapped?.forEach((i) => this.drop(i, frames));
+    this.pages.takeAll((f) => {
+      frames.setOwner(f, null);
+      frames.put(f);
+    });
+    this.swapped?.takeAll((slot) => frames.swap.free(slot));
   }
 
-  /** Release everything at indices lo <= i < hi that `keep(i)` does not claim. */
+  /**
+   * Release everything at indices lo <= i < hi that `keep(i)` does not
+   * claim. Without `keep`, the arrays remove the range themselves and hand
+   * back only values (no index per page: see XArray.takeRange).
+   */
   dropRange(lo: number, hi: number, frames: FrameAllocator, keep?: (i: number) => boolean): void {
+    if (keep === undefined) {
+      this.pages.takeRange(lo, hi, (f) => {
+        frames.setOwner(f, null);
+        frames.put(f);
+      });
+      this.swapped?.takeRange(lo, hi, (slot) => frames.swap.free(slot));
+      return;
+    }
     const fn = (i: number): void => {
-      if (keep === undefined || !keep(i)) this.drop(i, frames);
+      if (!keep(i)) this.drop(i, frames);
     };
     this.pages.forRange(lo, hi, fn);
     this.swapped?.forRange(lo, hi, fn);

@@ -178,8 +178,14 @@ export class FrameAllocator {
   /** The next pfn never allocated: every frame is below it. */
   private nextPfn = 1;
   private nextPageId = 1;
-  /** Freed frames, recycled by alloc() (last freed first). */
-  private readonly free: Frame[] = [];
+  /**
+   * Freed frames, recycled by alloc() last freed first: a list linked
+   * through the free frames' IXLO words (a free frame has no index), 0 for
+   * the end (pfn 0, the zero page, is never free). A JS array here grew
+   * by copying as a million frames were freed at exit: tens of MB of
+   * garbage at the end of a run.
+   */
+  private freeHead = 0;
   /** Physical memory size in frames (Infinity: unbounded). */
   capacity = Infinity;
   /** Where reclaim puts anonymous and shm pages. */
@@ -273,16 +279,20 @@ export class FrameAllocator {
       // Callers reserve() before they allocate; reaching here is a bug.
       throw new Error('frame allocation beyond a reservation');
     }
-    let f = this.free.pop();
-    if (f === undefined) {
+    let f: Frame;
+    if (this.freeHead !== 0) {
+      f = this.freeHead as Frame;
+      this.freeHead = this.words[f >>> SEG_SHIFT]![(f & SEG_MASK) * STRIDE + IXLO]!;
+    } else {
       f = this.nextPfn++ as Frame;
       if (f >>> SEG_SHIFT === this.words.length) this.addSegment();
     }
     // Freed frames were cleared (put): contents, counts and owner are
-    // empty; the flags are set afresh.
+    // empty; the flags and the index are set afresh.
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) * STRIDE;
-    w[o + BITS] = (w[o + BITS]! & ~(REFERENCED | DIRTY)) | REFERENCED;
+    w[o + BITS] = (w[o + BITS]! & ((1 << IX_SHIFT) - 1) & ~(REFERENCED | DIRTY)) | REFERENCED;
+    w[o + IXLO] = 0;
     this.pids[f >>> SEG_SHIFT]![f & SEG_MASK] = this.nextPageId++;
     this.allocated++;
     if (++this.inUse > this.peak) this.peak = this.inUse;
@@ -312,7 +322,8 @@ export class FrameAllocator {
       this.clear(f);
       w[o + MAP] = 0;
       this.setOwner(f, null);
-      this.free.push(f);
+      w[o + IXLO] = this.freeHead;
+      this.freeHead = f;
       this.inUse--;
     } else if (r < 0) {
       throw new Error(`frame ${f} refcount underflow`);

@@ -159,6 +159,66 @@ export class XArray<T> {
   }
 
   /**
+   * Remove every entry with lo <= index < hi, calling fn(value) for each
+   * as it goes, in forRange's order. fn gets no index: indices pass 2^31,
+   * so each one handed to a callback would be a boxed double (at an exit
+   * of 10^6 pages, tens of MB of garbage); a value (a pfn, a swap slot) is
+   * a small integer.
+   */
+  takeRange(lo: number, hi: number, fn: (value: T) => void): void {
+    if (hi <= lo || this.n === 0) return;
+    const first = Math.floor(lo / CHUNK);
+    const last = Math.floor((hi - 1) / CHUNK);
+    if (last - first + 1 > this.chunks.size) {
+      for (const ci of [...this.chunks.keys()]) if (ci >= first && ci <= last) this.takeChunk(ci, lo, hi, fn);
+    } else {
+      for (let ci = first; ci <= last; ci++) this.takeChunk(ci, lo, hi, fn);
+    }
+  }
+
+  /** takeRange() over every entry, in forEach's order. */
+  takeAll(fn: (value: T) => void): void {
+    for (const ci of [...this.chunks.keys()]) this.takeChunk(ci, -Infinity, Infinity, fn);
+  }
+
+  /** Remove chunk ci's entries in [lo, hi), ascending, calling fn(value) for each after it is removed. */
+  private takeChunk(ci: number, lo: number, hi: number, fn: (value: T) => void): void {
+    const c = this.chunks.get(ci);
+    if (c === undefined) return;
+    const base = ci * CHUNK;
+    const a = Math.max(lo, base) - base;
+    const b = Math.min(hi, base + CHUNK) - base;
+    for (let half = 0; half < 2; half++) {
+      const off = half * 32;
+      if (b <= off || a >= off + 32) continue;
+      let m = half === 0 ? c.lo : c.hi;
+      const from = Math.max(a - off, 0);
+      const to = Math.min(b - off, 32);
+      if (from > 0) m &= ~((1 << from) - 1);
+      if (to < 32) m &= (1 << to) - 1;
+      while (m !== 0) {
+        const bit = 31 - Math.clz32(m & -m);
+        m &= m - 1;
+        const i = off + bit;
+        const v = c.slots[i];
+        if (v === undefined) continue;
+        c.slots[i] = undefined;
+        if (i < 32) c.lo &= ~(1 << i);
+        else c.hi &= ~(1 << (i - 32));
+        if (--this.n === 0) {
+          this.minIndex = Infinity;
+          this.maxIndex = -Infinity;
+        }
+        if (--c.count === 0) {
+          this.chunks.delete(ci);
+          if (this.lastCi === ci) this.lastChunk = undefined;
+        }
+        fn(v);
+      }
+    }
+  }
+
+  /**
    * Whether every entry has lo <= index < hi: from the bounds alone when
    * they lie inside, else by looking at the parts of them outside.
    */
