@@ -343,7 +343,11 @@ export class FrameAllocator {
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) * STRIDE;
     w[o + MAP] = w[o + MAP]! - 1;
-    this.put(f);
+    const r = w[o + REFS]! - 1;
+    // Most unmaps leave other holders (the page cache, a space, other
+    // ptes): just the two decrements; put() for the last reference.
+    if (r > 0) w[o + REFS] = r;
+    else this.put(f);
   }
 
   /** Holders: address_space slots + present ptes (exact: settles deferred counts). */

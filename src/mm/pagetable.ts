@@ -111,6 +111,32 @@ export class PteLeaf implements DeferredCounts {
 
 const leafIndex = (vpn: number): number => Math.floor(vpn / PTES_PER_LEAF);
 
+/**
+ * Leaves emptied by the table that owned them, for reuse: a leaf is two
+ * typed arrays (2.5 KB off the JS heap, a malloc each), and exits and
+ * COW copies after fork make and drop them by the thousand. Shared by
+ * every table of the process (a leaf here belongs to none); bounded.
+ * A pooled leaf is empty: every slot NONE, every access byte 0.
+ */
+const spareLeaves: PteLeaf[] = [];
+const SPARE_LEAVES_MAX = 1024;
+
+/** An empty leaf: a spare, or a new one. */
+function emptyLeaf(): PteLeaf {
+  return spareLeaves.pop() ?? new PteLeaf();
+}
+
+/** A private copy of `of`'s ptes (no references taken: the caller's). */
+function copyLeaf(of: PteLeaf): PteLeaf {
+  const s = spareLeaves.pop();
+  if (s === undefined) return new PteLeaf(of);
+  s.slots.set(of.slots);
+  s.flags.set(of.flags);
+  s.present = of.present;
+  s.writable = of.writable;
+  return s;
+}
+
 export class PageTable {
   readonly leaves = new Map<number, PteLeaf>();
   /** Present ptes in the whole table. */
@@ -132,6 +158,20 @@ export class PageTable {
   private dropLeaf(li: number): void {
     this.leaves.delete(li);
     if (li === this.lastIndex) this.lastLeaf = undefined;
+  }
+
+  /**
+   * Drop leaf `li`, which this table alone held and whose last pte is
+   * gone, and keep it for reuse — unless the allocator's deferred list
+   * still names it (it would settle the leaf's next life's counts).
+   */
+  private emptied(li: number, leaf: PteLeaf): void {
+    this.dropLeaf(li);
+    if (leaf.deferred || spareLeaves.length >= SPARE_LEAVES_MAX) return;
+    leaf.users = 1;
+    leaf.counted = 1;
+    leaf.writable = 0;
+    spareLeaves.push(leaf);
   }
 
   /**
@@ -168,7 +208,7 @@ export class PageTable {
    */
   private own(li: number, leaf: PteLeaf): PteLeaf {
     if (leaf.users === 1) return leaf;
-    const copy = new PteLeaf(leaf);
+    const copy = copyLeaf(leaf);
     if (leaf.counted === leaf.users) {
       // The copy's ptes take over the references one user held.
       leaf.counted--;
@@ -277,7 +317,7 @@ export class PageTable {
     const li = leafIndex(vpn);
     let leaf = this.leaf(li);
     if (leaf === undefined) {
-      leaf = new PteLeaf();
+      leaf = emptyLeaf();
       this.leaves.set(li, leaf);
       this.lastIndex = li;
       this.lastLeaf = leaf;
@@ -314,7 +354,7 @@ export class PageTable {
     leaf.flags[i] = 0;
     this.frames.unmapped((old - 1) as Frame);
     this.present--;
-    if (--leaf.present === 0) this.dropLeaf(li);
+    if (--leaf.present === 0) this.emptied(li, leaf);
   }
 
   /**
@@ -355,7 +395,7 @@ export class PageTable {
       this.present--;
       leaf.present--;
     }
-    if (leaf.present === 0) this.dropLeaf(li);
+    if (leaf.present === 0) this.emptied(li, leaf);
   }
 
   /** Set the access bits of every present pte in [startVpn, endVpn) to `fn(old)`. */
