@@ -473,28 +473,32 @@ export class FrameAllocator {
 
   /** Accessed since the reclaim clock last passed (the pte accessed bit). */
   referenced(f: Frame): boolean {
-    const w = this.words[f >>> SEG_SHIFT]!;
-    const o = (f & SEG_MASK) * STRIDE;
-    return (w[o + BITS]! & REFERENCED) !== 0;
+    return this.flag(f, REFERENCED);
   }
 
   setReferenced(f: Frame, v: boolean): void {
-    const w = this.words[f >>> SEG_SHIFT]!;
-    const o = (f & SEG_MASK) * STRIDE;
-    w[o + BITS] = v ? w[o + BITS]! | REFERENCED : w[o + BITS]! & ~REFERENCED;
+    this.setFlag(f, REFERENCED, v);
   }
 
   /** Written since it was last read from or written to its file (page cache only). */
   dirty(f: Frame): boolean {
-    const w = this.words[f >>> SEG_SHIFT]!;
-    const o = (f & SEG_MASK) * STRIDE;
-    return (w[o + BITS]! & DIRTY) !== 0;
+    return this.flag(f, DIRTY);
   }
 
   setDirty(f: Frame, v: boolean): void {
+    this.setFlag(f, DIRTY, v);
+  }
+
+  private flag(f: Frame, bit: number): boolean {
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) * STRIDE;
-    w[o + BITS] = v ? w[o + BITS]! | DIRTY : w[o + BITS]! & ~DIRTY;
+    return (w[o + BITS]! & bit) !== 0;
+  }
+
+  private setFlag(f: Frame, bit: number, v: boolean): void {
+    const w = this.words[f >>> SEG_SHIFT]!;
+    const o = (f & SEG_MASK) * STRIDE;
+    w[o + BITS] = v ? w[o + BITS]! | bit : w[o + BITS]! & ~bit;
   }
 
   /** f's contents beyond the inline word, or null. */

@@ -20,6 +20,17 @@ class Chunk<T> {
   hi = 0;
 }
 
+/** The occupancy bits of c's half starting at slot `off` (0 or 32) for slots in [a, b). */
+function occupied<T>(c: Chunk<T>, off: number, a: number, b: number): number {
+  if (b <= off || a >= off + 32) return 0;
+  let m = off === 0 ? c.lo : c.hi;
+  const from = Math.max(a - off, 0);
+  const to = Math.min(b - off, 32);
+  if (from > 0) m &= ~((1 << from) - 1);
+  if (to < 32) m &= (1 << to) - 1;
+  return m;
+}
+
 /**
  * Call fn(base + slot, value) for every entry of chunk c whose slot is in
  * [a, b). The masks are read once: fn may delete the entry it is given.
@@ -27,13 +38,7 @@ class Chunk<T> {
 function visitChunk<T>(c: Chunk<T>, base: number, a: number, b: number, fn: (index: number, value: T) => void): void {
   for (let half = 0; half < 2; half++) {
     const off = half * 32;
-    if (b <= off || a >= off + 32) continue;
-    let m = half === 0 ? c.lo : c.hi;
-    // Keep bits [a - off, b - off) of this half.
-    const from = Math.max(a - off, 0);
-    const to = Math.min(b - off, 32);
-    if (from > 0) m &= ~((1 << from) - 1);
-    if (to < 32) m &= (1 << to) - 1;
+    let m = occupied(c, off, a, b);
     while (m !== 0) {
       const bit = 31 - Math.clz32(m & -m);
       m &= m - 1;
@@ -190,12 +195,7 @@ export class XArray<T> {
     const b = Math.min(hi, base + CHUNK) - base;
     for (let half = 0; half < 2; half++) {
       const off = half * 32;
-      if (b <= off || a >= off + 32) continue;
-      let m = half === 0 ? c.lo : c.hi;
-      const from = Math.max(a - off, 0);
-      const to = Math.min(b - off, 32);
-      if (from > 0) m &= ~((1 << from) - 1);
-      if (to < 32) m &= (1 << to) - 1;
+      let m = occupied(c, off, a, b);
       while (m !== 0) {
         const bit = 31 - Math.clz32(m & -m);
         m &= m - 1;
