@@ -138,7 +138,7 @@ describe('FrameAllocator', () => {
         expect(a.tableUse()).toEqual({ owners: owners.size, extras });
         expect(a.refs(ZERO_PFN)).toBe(1);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FRAMES_RUNS ?? 150) },
     );
   });
 });

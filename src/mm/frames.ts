@@ -636,6 +636,9 @@ export class FrameAllocator {
 
   /** Copy src's contents into dst (a COW copy). */
   copy(dst: Frame, src: Frame): void {
+    // Onto itself: nothing to do (and clearing dst first would lose an
+    // inline word before it is read).
+    if (dst === src) return;
     const ws = this.words[src >>> SEG_SHIFT]!;
     const os = (src & SEG_MASK) * STRIDE;
     const wd = this.words[dst >>> SEG_SHIFT]!;
