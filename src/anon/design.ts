@@ -17,6 +17,12 @@
 //   truncate). No method may change what *another* vma sees.
 // - A design holds its own references on the frames it keeps
 //   (FrameAllocator.get/put) and releases them when nothing can reach them.
+// - A Frame is a page frame number: everything about it (refs, owner,
+//   index, contents) is read and changed through the FrameAllocator the
+//   factory receives. pfn 0 is the zero page, so a `Frame | null` is
+//   tested against null, never for truthiness; and a frame is a number,
+//   so a structure holding frames and other numbers (swap slots) must
+//   tell them apart by encoding, not by typeof (anon-ptes.ts: SwapEntry).
 
 import type { DesignSnapshot } from '../draw/types.js';
 import type { File } from '../mm/file.js';
