@@ -119,6 +119,12 @@ export class XArray<T> {
     if (c === undefined) return false;
     const i = index - ci * CHUNK;
     if (c.slots[i] === undefined) return false;
+    this.removeSlot(ci, c, i);
+    return true;
+  }
+
+  /** Empty the occupied slot i of chunk ci (c), dropping the chunk with its last entry. */
+  private removeSlot(ci: number, c: Chunk<T>, i: number): void {
     c.slots[i] = undefined;
     if (i < 32) c.lo &= ~(1 << i);
     else c.hi &= ~(1 << (i - 32));
@@ -128,9 +134,8 @@ export class XArray<T> {
     }
     if (--c.count === 0) {
       this.chunks.delete(ci);
-      this.lastChunk = undefined;
+      if (this.lastCi === ci) this.lastChunk = undefined;
     }
-    return true;
   }
 
   clear(): void {
@@ -202,17 +207,7 @@ export class XArray<T> {
         const i = off + bit;
         const v = c.slots[i];
         if (v === undefined) continue;
-        c.slots[i] = undefined;
-        if (i < 32) c.lo &= ~(1 << i);
-        else c.hi &= ~(1 << (i - 32));
-        if (--this.n === 0) {
-          this.minIndex = Infinity;
-          this.maxIndex = -Infinity;
-        }
-        if (--c.count === 0) {
-          this.chunks.delete(ci);
-          if (this.lastCi === ci) this.lastChunk = undefined;
-        }
+        this.removeSlot(ci, c, i);
         fn(v);
       }
     }
