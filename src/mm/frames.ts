@@ -149,16 +149,16 @@ const V0 = 3;
 const IXLO = 4;
 /**
  * Contents beyond the inline word (a full page, or two to SPARSE_WORDS
- * [word, value, ...] pairs; a page is never both): 0 for none, else k + 1
- * for `extras[k]`. Most pages have none, so a 4-byte slot a frame and a
- * side table beat an 8-byte pointer a frame (and a collector scanning a
- * million nulls).
+ * [word, value, ...] pairs; a page is never both): 0 for none, else the
+ * id of its `extras` entry. Most pages have none, so a 4-byte slot a frame
+ * and a side table beat an 8-byte pointer a frame (and a collector
+ * scanning a million nulls).
  */
 const CIX = 5;
 /**
  * page->mapping (with the index): the address_space slot or anon
  * structure that owns the frame (every frame but the zero page has at
- * most one), as k + 1 for `ownerTable[k]`, 0 for none.
+ * most one), as the id of its `owners` entry, 0 for none.
  */
 const OWNER = 6;
 const STRIDE = 7;
@@ -166,6 +166,42 @@ const STRIDE = 7;
 // identity of the page the frame holds, for telling pages apart in
 // `frames` reports: new for every page made, and carried through swap (a
 // page swapped out and back in is the same page in another frame).
+
+/**
+ * A side table: values by id (1, 2, ...; 0 stands for none in a frame's
+ * word), ids of removed values reused. What a frame's CIX and OWNER words
+ * name.
+ */
+class SideTable<T> {
+  private readonly values: (T | null)[] = [];
+  private readonly free: number[] = [];
+
+  /** Store v under a new id. */
+  add(v: T): number {
+    const k = this.free.pop();
+    if (k === undefined) return this.values.push(v);
+    this.values[k - 1] = v;
+    return k;
+  }
+
+  get(id: number): T {
+    return this.values[id - 1]!;
+  }
+
+  set(id: number, v: T): void {
+    this.values[id - 1] = v;
+  }
+
+  remove(id: number): void {
+    this.values[id - 1] = null;
+    this.free.push(id);
+  }
+
+  /** Ids in use. */
+  get size(): number {
+    return this.values.length - this.free.length;
+  }
+}
 
 /** Frames a segment: 4096 x 36 bytes. */
 const SEG_SHIFT = 12;
@@ -205,21 +241,20 @@ export class FrameAllocator {
    */
   private readonly words: Int32Array[] = [];
   private readonly pids: Float64Array[] = [];
-  private readonly extras: (Uint32Array | number[] | null)[] = [];
-  /** Free entries of `extras`. */
-  private readonly extrasFree: number[] = [];
+  /** Contents beyond the inline word, by the id in a frame's CIX word. */
+  private readonly extras = new SideTable<Uint32Array | number[]>();
   /**
-   * The owners frames name, so that a frame names one in 4 bytes (0: none,
-   * k + 1: ownerTable[k]) rather than with an 8-byte pointer; each entry
-   * counts the frames naming it and is freed with the last. `lastOwner`
-   * spares a Map lookup for a run of faults into one owner.
+   * The owners frames name, so that a frame names one in 4 bytes (its
+   * OWNER word) rather than with an 8-byte pointer; each entry counts the
+   * frames naming it (`ownerUses`, by id) and is removed with the last.
+   * `ownerIds` finds an owner's id; `lastOwner` spares that Map lookup for
+   * a run of faults into one owner.
    */
-  private readonly ownerTable: (PageOwner | null)[] = [];
+  private readonly owners = new SideTable<PageOwner>();
   private readonly ownerUses: number[] = [];
-  private readonly ownerSlot = new Map<PageOwner, number>();
-  private readonly ownerFree: number[] = [];
+  private readonly ownerIds = new Map<PageOwner, number>();
   private lastOwner: PageOwner | null = null;
-  private lastOwnerSlot = 0;
+  private lastOwnerId = 0;
 
   /** What has deferred counts (see the file's header); settled all at once. */
   private readonly deferred: DeferredCounts[] = [];
@@ -398,7 +433,7 @@ export class FrameAllocator {
    * side table (each must be exactly what live frames name).
    */
   tableUse(): { owners: number; extras: number } {
-    return { owners: this.ownerSlot.size, extras: this.extras.length - this.extrasFree.length };
+    return { owners: this.owners.size, extras: this.extras.size };
   }
 
   /** page->mapping: the slot that owns f, or null. */
@@ -406,7 +441,7 @@ export class FrameAllocator {
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) * STRIDE;
     const x = w[o + OWNER]!;
-    return x === 0 ? null : this.ownerTable[x - 1]!;
+    return x === 0 ? null : this.owners.get(x);
   }
 
   setOwner(f: Frame, owner: PageOwner | null): void {
@@ -415,33 +450,28 @@ export class FrameAllocator {
     const was = w[o + OWNER]!;
     let x = 0;
     if (owner !== null) {
-      if (owner === this.lastOwner) x = this.lastOwnerSlot;
+      if (owner === this.lastOwner) x = this.lastOwnerId;
       else {
-        let k = this.ownerSlot.get(owner);
-        if (k === undefined) {
-          k = this.ownerFree.pop();
-          if (k === undefined) {
-            k = this.ownerTable.length;
-            this.ownerTable.push(owner);
-            this.ownerUses.push(0);
-          } else this.ownerTable[k] = owner;
-          this.ownerSlot.set(owner, k);
+        let id = this.ownerIds.get(owner);
+        if (id === undefined) {
+          id = this.owners.add(owner);
+          this.ownerUses[id] = 0;
+          this.ownerIds.set(owner, id);
         }
-        x = k + 1;
+        x = id;
         this.lastOwner = owner;
-        this.lastOwnerSlot = x;
+        this.lastOwnerId = id;
       }
     }
     if (x === was) return;
-    if (x !== 0) this.ownerUses[x - 1] = this.ownerUses[x - 1]! + 1;
+    if (x !== 0) this.ownerUses[x] = this.ownerUses[x]! + 1;
     w[o + OWNER] = x;
-    if (was !== 0 && --this.ownerUses[was - 1]! === 0) {
+    if (was !== 0 && --this.ownerUses[was]! === 0) {
       // The last frame naming it: free the entry (an owner that dies is
       // not kept alive by the table).
-      const gone = this.ownerTable[was - 1]!;
-      this.ownerSlot.delete(gone);
-      this.ownerTable[was - 1] = null;
-      this.ownerFree.push(was - 1);
+      const gone = this.owners.get(was);
+      this.ownerIds.delete(gone);
+      this.owners.remove(was);
       if (this.lastOwner === gone) this.lastOwner = null;
     }
   }
@@ -506,7 +536,7 @@ export class FrameAllocator {
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) * STRIDE;
     const x = w[o + CIX]!;
-    return x === 0 ? null : this.extras[x - 1]!;
+    return x === 0 ? null : this.extras.get(x);
   }
 
   private setContents(f: Frame, c: Uint32Array | number[] | null): void {
@@ -515,18 +545,12 @@ export class FrameAllocator {
     const x = w[o + CIX]!;
     if (c === null) {
       if (x === 0) return;
-      this.extras[x - 1] = null;
-      this.extrasFree.push(x - 1);
+      this.extras.remove(x);
       w[o + CIX] = 0;
     } else if (x !== 0) {
-      this.extras[x - 1] = c;
+      this.extras.set(x, c);
     } else {
-      let k = this.extrasFree.pop();
-      if (k === undefined) {
-        k = this.extras.length;
-        this.extras.push(c);
-      } else this.extras[k] = c;
-      w[o + CIX] = k + 1;
+      w[o + CIX] = this.extras.add(c);
     }
   }
 
