@@ -11,8 +11,7 @@
 //     module keeps the pte chains.
 //   - Each anonymous frame has a pte chain: the (vma, index) entries that
 //     hold it. The index is always the frame's page->index (frames.index;
-//     anon-ptes.ts's (E)), so a
-//     chain is kept as the set of vmas. Every change to an entry changes
+//     anon-ptes.ts's (E)), so a chain is kept as the set of vmas. Every change to an entry changes
 //     the chains: a fault or COW install (page_add_rmap / page_remove_rmap
 //     in do_anonymous_page, do_wp_page), fork's copy (copy_page_range adds
 //     the child's pte to every chain), split and merge (entries move to

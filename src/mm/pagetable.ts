@@ -56,6 +56,9 @@ export const PTES_PER_LEAF = 512;
  */
 const NONE = 0;
 
+/** The frame a non-NONE slot holds. */
+const frameOf = (s: number): Frame => (s - 1) as Frame;
+
 export class PteLeaf implements DeferredCounts {
   /** pfn + 1 of each slot's frame, NONE for an absent pte. */
   readonly slots: Int32Array;
@@ -70,17 +73,10 @@ export class PteLeaf implements DeferredCounts {
   /** In the allocator's deferred list. */
   deferred = false;
 
-  /** A new empty leaf, or a private copy of `of`'s ptes. */
-  constructor(of?: PteLeaf) {
-    if (of === undefined) {
-      this.slots = new Int32Array(PTES_PER_LEAF);
-      this.flags = new Uint8Array(PTES_PER_LEAF);
-    } else {
-      this.slots = of.slots.slice();
-      this.flags = of.flags.slice();
-      this.present = of.present;
-      this.writable = of.writable;
-    }
+  /** A new empty leaf (emptyLeaf() and copyLeaf() below reuse spares first). */
+  constructor() {
+    this.slots = new Int32Array(PTES_PER_LEAF);
+    this.flags = new Uint8Array(PTES_PER_LEAF);
   }
 
   get short(): boolean {
@@ -90,7 +86,7 @@ export class PteLeaf implements DeferredCounts {
   /** The frame of slot i, or null. */
   frame(i: number): Frame | null {
     const s = this.slots[i]!;
-    return s === NONE ? null : ((s - 1) as Frame);
+    return s === NONE ? null : frameOf(s);
   }
 
   /** Take the references deferred at fork: `counted` becomes `users`. */
@@ -103,7 +99,7 @@ export class PteLeaf implements DeferredCounts {
     for (let i = 0, left = this.present; left > 0; i++) {
       const s = slots[i]!;
       if (s === NONE) continue;
-      frames.mapped((s - 1) as Frame, add);
+      frames.mapped(frameOf(s), add);
       left--;
     }
   }
@@ -128,8 +124,7 @@ function emptyLeaf(): PteLeaf {
 
 /** A private copy of `of`'s ptes (no references taken: the caller's). */
 function copyLeaf(of: PteLeaf): PteLeaf {
-  const s = spareLeaves.pop();
-  if (s === undefined) return new PteLeaf(of);
+  const s = emptyLeaf();
   s.slots.set(of.slots);
   s.flags.set(of.flags);
   s.present = of.present;
@@ -219,7 +214,7 @@ export class PageTable {
       for (let i = 0, left = copy.present; left > 0; i++) {
         const s = slots[i]!;
         if (s === NONE) continue;
-        this.frames.mapped((s - 1) as Frame, 1);
+        this.frames.mapped(frameOf(s), 1);
         left--;
       }
     }
@@ -246,7 +241,7 @@ export class PageTable {
       for (let i = 0, left = leaf.present; left > 0; i++) {
         const s = slots[i]!;
         if (s === NONE) continue;
-        this.frames.unmapped((s - 1) as Frame);
+        this.frames.unmapped(frameOf(s));
         left--;
       }
     }
@@ -281,7 +276,7 @@ export class PageTable {
       const base = li * PTES_PER_LEAF;
       for (let i = 0; i < PTES_PER_LEAF; i++) {
         const s = leaf.slots[i]!;
-        if (s !== NONE && keep(base + i)) child.set(base + i, (s - 1) as Frame, leaf.flags[i]!);
+        if (s !== NONE && keep(base + i)) child.set(base + i, frameOf(s), leaf.flags[i]!);
       }
     }
   }
@@ -301,9 +296,7 @@ export class PageTable {
   /** The frame mapped at vpn, or null. */
   frame(vpn: number): Frame | null {
     const leaf = this.leaf(leafIndex(vpn));
-    if (leaf === undefined) return null;
-    const s = leaf.slots[vpn & 511]!;
-    return s === NONE ? null : ((s - 1) as Frame);
+    return leaf === undefined ? null : leaf.frame(vpn & 511);
   }
 
   /** Access bits of the pte at vpn (0 if absent). */
@@ -332,7 +325,7 @@ export class PageTable {
         leaf.present++;
         this.present++;
       } else {
-        this.frames.unmapped((old - 1) as Frame);
+        this.frames.unmapped(frameOf(old));
       }
       leaf.slots[i] = frame + 1;
     }
@@ -352,7 +345,7 @@ export class PageTable {
     leaf.slots[i] = NONE;
     if ((leaf.flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
     leaf.flags[i] = 0;
-    this.frames.unmapped((old - 1) as Frame);
+    this.frames.unmapped(frameOf(old));
     this.present--;
     if (--leaf.present === 0) this.emptied(li, leaf);
   }
@@ -391,7 +384,7 @@ export class PageTable {
       slots[i] = NONE;
       if ((flags[i]! & PTE_WRITE) !== 0) leaf.writable--;
       flags[i] = 0;
-      alloc.unmapped((old - 1) as Frame);
+      alloc.unmapped(frameOf(old));
       this.present--;
       leaf.present--;
     }
@@ -449,7 +442,7 @@ export class PageTable {
       const base = li * PTES_PER_LEAF;
       for (let i = lo; i < hi; i++) {
         const s = leaf.slots[i]!;
-        if (s !== NONE) fn(base + i, (s - 1) as Frame, leaf.flags[i]!);
+        if (s !== NONE) fn(base + i, frameOf(s), leaf.flags[i]!);
       }
     });
   }
