@@ -33,6 +33,12 @@ export interface PageOwner {
   readonly file: File | null;
 }
 
+/** A frame taken out of a space: it has no owner, and the space's reference goes. */
+function release(f: Frame, frames: FrameAllocator): void {
+  frames.setOwner(f, null);
+  frames.put(f);
+}
+
 export class AddressSpace implements PageOwner {
   readonly id = newOwnerId();
   /** index (page offset) -> frame. */
@@ -64,8 +70,7 @@ export class AddressSpace implements PageOwner {
     const f = this.pages.get(index);
     if (f !== undefined) {
       this.pages.delete(index);
-      frames.setOwner(f, null);
-      frames.put(f);
+      release(f, frames);
       return;
     }
     const slot = this.swapped?.get(index);
@@ -77,10 +82,7 @@ export class AddressSpace implements PageOwner {
 
   /** Release everything the space holds. */
   dropAll(frames: FrameAllocator): void {
-    this.pages.takeAll((f) => {
-      frames.setOwner(f, null);
-      frames.put(f);
-    });
+    this.pages.takeAll((f) => release(f, frames));
     this.swapped?.takeAll((slot) => frames.swap.free(slot));
   }
 
@@ -91,10 +93,7 @@ export class AddressSpace implements PageOwner {
    */
   dropRange(lo: number, hi: number, frames: FrameAllocator, keep?: (i: number) => boolean): void {
     if (keep === undefined) {
-      this.pages.takeRange(lo, hi, (f) => {
-        frames.setOwner(f, null);
-        frames.put(f);
-      });
+      this.pages.takeRange(lo, hi, (f) => release(f, frames));
       this.swapped?.takeRange(lo, hi, (slot) => frames.swap.free(slot));
       return;
     }

@@ -86,18 +86,14 @@ function parseNumber(buf: Uint8Array, s: number, e: number): number | bigint | n
     // In two int32 halves, the last 7 digits and the (at most 6) before
     // them: integer shifts instead of double multiply-adds, for the long
     // hex addresses that are most of a trace's bytes.
-    const split = Math.max(z, e - 7);
+    const split = e - 7;
     let hi = 0;
     let lo = 0;
-    for (let i = z; i < split; i++) {
+    for (let i = z; i < e; i++) {
       const d = HEX[buf[i]!]!;
       if (d < 0) return null;
-      hi = (hi << 4) | d;
-    }
-    for (let i = split; i < e; i++) {
-      const d = HEX[buf[i]!]!;
-      if (d < 0) return null;
-      lo = (lo << 4) | d;
+      if (i < split) hi = (hi << 4) | d;
+      else lo = (lo << 4) | d;
     }
     return hi * 0x10000000 + lo;
   }
@@ -608,18 +604,25 @@ export class TraceParser {
   }
 
   private aligned(i: number, what: 'offset'): bigint {
-    const v = this.numTok(i);
-    const low = typeof v === 'bigint' ? Number(v & 3n) : v - Math.floor(v / 4) * 4;
-    if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
+    const v = this.multipleOf4(i, what);
     if (!this.build) return 0n;
     return typeof v === 'bigint' ? v : BigInt(v);
   }
 
   /** The address of a read or write: a number below 2^53, else a bigint (Addr). */
   private access(i: number): number | bigint {
+    return this.multipleOf4(i, 'address');
+  }
+
+  /**
+   * Number token i, which must be a multiple of 4. No `%` on a number:
+   * past 2^31 it is a double, and a double remainder is a call out of
+   * generated code.
+   */
+  private multipleOf4(i: number, what: 'offset' | 'address'): number | bigint {
     const v = this.numTok(i);
     const low = typeof v === 'bigint' ? Number(v & 3n) : v - Math.floor(v / 4) * 4;
-    if (low !== 0) this.fail(`unaligned address ${this.quote(i)}`);
+    if (low !== 0) this.fail(`unaligned ${what} ${this.quote(i)}`);
     return v;
   }
 
