@@ -37,6 +37,7 @@
 //   npm run bench -- --no-kernel       the simulator alone
 //   npm run bench -- --runs N          runs per figure
 //   npm run bench -- --only ID[,ID...] only these figures (a workload: its warm and cold rows); IDs: FIGURE_IDS
+//   npm run bench -- --anatomy         instead: a write fault taken apart, each step timed alone (src/bench/anatomy.ts)
 //
 // Without a C compiler (or not on Linux) the kernel column is empty and the
 // reason is printed. kbench needs no privileges.
@@ -53,6 +54,8 @@ import { Machine } from '../machine.js';
 import type { Command } from '../trace/ast.js';
 import { openTrace } from '../trace/source.js';
 import { workloadTrace } from '../workload/index.js';
+import { faultAnatomy } from './anatomy.js';
+import { stat, type Stat } from './stat.js';
 
 import { PAGE_SIZE as PAGE, WINDOW_START as BASE } from '../mm/constants.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -74,14 +77,6 @@ function exec(m: Machine, c: Unlined): string {
 // ---------------------------------------------------------------------------
 // Statistics and output
 
-export interface Stat { median: number; min: number; max: number; runs: number[] }
-
-export function stat(xs: number[]): Stat {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  const median = n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-  return { median, min: s[0]!, max: s[n - 1]!, runs: xs };
-}
 
 export interface Figure {
   id: string;
@@ -405,15 +400,16 @@ export const FIGURE_IDS = [
   'cow-storm', 'fork-chain', 'prefork', 'zygote', 'shell',
 ] as const;
 
-interface Options { quick: boolean; json: string | null; readme: boolean; noKernel: boolean; runs: number | null; only: Set<string> | null }
+interface Options { quick: boolean; json: string | null; readme: boolean; noKernel: boolean; runs: number | null; only: Set<string> | null; anatomy: boolean }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, json: null, readme: false, noKernel: false, runs: null, only: null };
+  const o: Options = { quick: false, json: null, readme: false, noKernel: false, runs: null, only: null, anatomy: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
     else if (a === '--readme') o.readme = true;
     else if (a === '--no-kernel') o.noKernel = true;
+    else if (a === '--anatomy') o.anatomy = true;
     else if (a === '--json') o.json = argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? argv[++i]! : '-';
     else if (a === '--runs') {
       const n = Number(argv[++i]);
@@ -433,6 +429,7 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown option '${a}' (try --help)`);
   }
   if (o.readme && o.only !== null) throw new Error('--readme rewrites the whole table: it cannot go with --only');
+  if (o.anatomy && (o.readme || o.only !== null || o.noKernel)) throw new Error('--anatomy times the simulator alone and prints its own table: it goes with --runs, --quick and --json only');
   return o;
 }
 
@@ -454,8 +451,32 @@ function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
+/** `--anatomy`: the write fault taken apart (src/bench/anatomy.ts), as a table. */
+function anatomy(o: Options): void {
+  const rounds = o.runs ?? (o.quick ? 5 : 15);
+  const started = new Date();
+  const rows = faultAnatomy(rounds, 3, log);
+  const machine = `node ${process.version}, Linux ${release()}, ${started.toISOString().slice(0, 10)}, load average ${loadavg()[0]!.toFixed(1)}`;
+  console.log(`vmtree bench --anatomy (${machine}; ns per page, medians of ${rounds} interleaved rounds, min–max in brackets)`);
+  const cells = rows.map((r) => [`${'  '.repeat(r.depth)}${r.name}`, `${r.ns.median.toFixed(0)} ns`, `(${r.ns.min.toFixed(0)}–${r.ns.max.toFixed(0)})`]);
+  const w = [0, 1, 2].map((c) => Math.max(...cells.map((row) => row[c]!.length)));
+  for (const row of cells) console.log(`${row[0]!.padEnd(w[0]!)}  ${row[1]!.padStart(w[1]!)} ${row[2]!.padStart(w[2]!)}`);
+  console.log('');
+  for (const r of rows) if (!r.derived) console.log(`${r.name}: ${r.note}.`);
+  console.log('…: its own work: the row above it less its steps, each timed alone (the glue between them, values boxed between calls that are not inlined, collections).');
+  if (o.json !== null) {
+    const doc = JSON.stringify({ date: started.toISOString(), machine, rounds, unit: 'ns per page', rows }, null, 1);
+    if (o.json === '-') console.log(doc);
+    else writeFileSync(o.json, `${doc}\n`);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.anatomy) {
+    anatomy(o);
+    return;
+  }
   const n = o.runs ?? (o.quick ? 3 : 5);
   const nBig = o.runs ?? 3; // runs of the figures that take seconds on the kernel
   const k = kernelStatus(o.noKernel);
