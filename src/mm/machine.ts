@@ -106,9 +106,17 @@ export class MachineCore implements Kernel {
     this.design = factory(this.frames, designOpts, { mms: () => this.procs.values() });
   }
 
+  /**
+   * Make sure `n` frames can be allocated. Every fault asks, and nearly
+   * every time they can: the test stays small enough for V8 to inline
+   * into the fault path, reclaim is out of line.
+   */
   reserve(n: number): void {
+    if (this.frames.available < n) this.reclaimFor(n);
+  }
+
+  private reclaimFor(n: number): void {
     const fr = this.frames;
-    if (fr.available >= n) return;
     // Reclaim a batch, as kswapd would, rather than one frame per fault.
     const batch = Math.max(n - fr.available, Math.min(32, Math.floor(fr.capacity / 8)));
     this.reclaimer.reclaim(batch);

@@ -52,9 +52,13 @@ export class MergeTags {
    * vma had one already (then nothing changes).
    */
   prepare(vma: Vma): Vma | null {
+    // Every fault of the vma but its first: it has its anon_vma already
+    // (a test small enough for V8 to inline into the fault path).
     const st = this.of(vma);
-    // Every fault of the vma but its first: it has its anon_vma already.
-    if (st.tag !== 0) return null;
+    return st.tag !== 0 ? null : this.firstPrepare(vma, st);
+  }
+
+  private firstPrepare(vma: Vma, st: MergeTag): Vma | null {
     const next = vma.mm.vmas.next(vma);
     const prev = vma.mm.vmas.prev(vma);
     const near = this.reusable(next, vma, next) ?? this.reusable(prev, prev, vma);
