@@ -567,8 +567,10 @@ export class FrameAllocator {
     const o = (f & SEG_MASK) * STRIDE;
     const b = w[o + BITS]!;
     w[o + BITS] = b | REFERENCED;
-    const c = this.contentsOf(f);
-    if (c === null) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? w[o + V0]! >>> 0 : 0;
+    // Most frames hold at most the one inline word: no side table then.
+    const x = w[o + CIX]!;
+    if (x === 0) return ((b & W0_MASK) >> W0_SHIFT) - 1 === word ? w[o + V0]! >>> 0 : 0;
+    const c = this.extras.get(x);
     if (c instanceof Uint32Array) return c[word]!;
     for (let i = 0; i < c.length; i += 2) if (c[i] === word) return c[i + 1]!;
     return 0;
@@ -580,12 +582,9 @@ export class FrameAllocator {
     const o = (f & SEG_MASK) * STRIDE;
     const b = w[o + BITS]! | REFERENCED | DIRTY;
     w[o + BITS] = b;
-    const sp = this.contentsOf(f);
-    if (sp instanceof Uint32Array) {
-      sp[word] = val;
-      return;
-    }
-    if (sp === null) {
+    const x = w[o + CIX]!;
+    if (x === 0) {
+      // At most the one inline word so far (most frames).
       const w0 = ((b & W0_MASK) >> W0_SHIFT) - 1;
       if (w0 === word) {
         w[o + V0] = val;
@@ -598,6 +597,11 @@ export class FrameAllocator {
         this.setContents(f, [w0, w[o + V0]! >>> 0, word, val]);
         w[o + BITS] = b & ~W0_MASK;
       }
+      return;
+    }
+    const sp = this.extras.get(x);
+    if (sp instanceof Uint32Array) {
+      sp[word] = val;
       return;
     }
     for (let i = 0; i < sp.length; i += 2) {
