@@ -7,7 +7,8 @@
 # steady state (start-up and the JIT's warm-up cancel out). V8 runs single
 # threaded, so that what it compiles and collects does not depend on timing.
 #
-#   scripts/instructions.sh [KIND...]     KIND: write (default) | read | cow
+#   scripts/instructions.sh [KIND...]     KIND: write (default) | read | cow | floor | rewrite
+#     (rewrite: every page written twice; less write, a write to a mapped page)
 #   VMTREE_DIST=/other/dist scripts/instructions.sh write    another build
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -77,7 +77,7 @@ class FloorLeaf {
  * the page's index in a two-level sparse array (an anonymous space), the
  * range check of one vma, and the word stored.
  */
-function floorRun(): void {
+export function floorRun(): void {
   const leaves = new Map<number, FloorLeaf>();
   let lastLi = -1;
   let lastLeaf: FloorLeaf | undefined;
