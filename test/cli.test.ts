@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { corpusPath, readTraceFile } from '../src/record/corpus.js';
 import { generateTrace } from '../src/trace/gen/index.js';
 import { main } from '../src/cli/main.js';
 import { SPEC_EXAMPLE, SPEC_EXAMPLE_OUTPUT } from './spec-example.js';
@@ -211,6 +213,82 @@ describe('run', () => {
     const out = r.stdout.split('\n');
     expect(out.length).toBe(n + 3);
     expect(out[n + 1]).toBe(`${n + 2} 0`);
+  });
+});
+
+describe('trace inputs: .gz files and real:NAME', () => {
+  it('run gunzips a .gz trace: the spec example gzipped prints the spec output', () => {
+    const f = path.join(tmp, 'spec.vmt.gz');
+    writeFileSync(f, gzipSync(Buffer.from(SPEC_EXAMPLE, 'latin1')));
+    const r = vmtree(['run', f]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(SPEC_EXAMPLE_OUTPUT);
+    expect(r.status).toBe(0);
+  });
+
+  it('run streams a long .gz trace (past what is held in memory) to its last line', () => {
+    const n = 200_000; // 4.4 MB unzipped: more than openTrace holds, so validated, copied and streamed
+    const lines = ['spawn a', 'a mmap 0x100000000000 0x1000 rw private'];
+    for (let i = 0; i < n; i++) lines.push('a read 0x100000000000');
+    const f = path.join(tmp, 'long.vmt.gz');
+    writeFileSync(f, gzipSync(Buffer.from(`${lines.join('\n')}\n`)));
+    const r = vmtree(['run', f]);
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    expect(out.length).toBe(n + 3);
+    expect(out[n + 1]).toBe(`${n + 2} 0`);
+  });
+
+  it('a bad line in a .gz trace: status 2, FILE:LINE', () => {
+    const f = path.join(tmp, 'bad.vmt.gz');
+    writeFileSync(f, gzipSync(Buffer.from('spawn a\na bogus\n')));
+    const r = vmtree(['run', f]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${f}:2: unknown command 'bogus'\n`);
+  });
+
+  it('a .gz file that is not gzip: status 1, one line', () => {
+    const f = path.join(tmp, 'plain.vmt.gz');
+    writeFileSync(f, SPEC_EXAMPLE);
+    for (const cmd of [['run', f], ['draw', f]]) {
+      const r = vmtree(cmd);
+      expect(r.status, cmd.join(' ')).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`vmtree: cannot read '${f}': incorrect header check\n`);
+    }
+  });
+
+  it('real:NAME runs the recording in examples/real, gzipped or not, as its file does', () => {
+    for (const name of ['dash-pipeline', 'make-j2']) {
+      const file = corpusPath(name)!;
+      const viaName = vmtree(['run', `real:${name}`]);
+      const viaFile = vmtree(['run', file]);
+      expect(viaName.status).toBe(0);
+      expect(viaName.stdout).toBe(viaFile.stdout);
+      // Every line of the recording is answered (the output is not empty or cut short).
+      const commands = readTraceFile(file).toString('latin1').split('\n').filter((l) => /^\s*[^#\s]/.test(l)).length;
+      expect(viaName.stdout.trimEnd().split('\n')).toHaveLength(commands);
+    }
+    expect(corpusPath('make-j2')!.endsWith('.gz')).toBe(true);
+  });
+
+  it('real:NAME for draw and explore too', () => {
+    const d = vmtree(['draw', 'real:dash-pipeline', '--format', 'dot']);
+    expect(d.status).toBe(0);
+    expect(d.stdout).toMatch(/^digraph vmtree \{/);
+    const e = vmtree(['explore', 'real:dash-pipeline']);
+    expect(e.status).toBe(0);
+    expect(e.stdout).toMatch(/^file:\/\/.*#z=/);
+  });
+
+  it('an unknown real:NAME: status 1, the recordings listed', () => {
+    for (const cmd of ['run', 'draw', 'explore']) {
+      const r = vmtree([cmd, 'real:no-such-recording']);
+      expect(r.status, cmd).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^vmtree: no recording 'no-such-recording' in examples\/real \(recordings: .*dash-pipeline.*\)\n$/);
+    }
   });
 });
 

@@ -42,7 +42,7 @@ export const drawCommand: Subcommand = (program, ctx) => {
         'to install.\n\n' +
         'TRACE is a file, - for standard input, or a workload name (see `vmtree workload --help`).',
     )
-    .argument('<trace>', "trace file, '-' for standard input, or a workload name")
+    .argument('<trace>', "trace file (.gz: gunzipped), real:NAME (a recording in examples/real), '-' for standard input, or a workload name")
     .option('--at <line>', "draw after this trace line; 'end' (the default for files) or 'before-exit' (the last command before the first exit: the default for workloads)", parseAt)
     .option('-o, --output <file>', 'write the picture to FILE (default standard output)')
     .addOption(new Option('--format <f>', 'svg (laid out) or dot (Graphviz source)').choices(['svg', 'dot']).default('svg'))

@@ -86,7 +86,7 @@ export const exploreCommand: Subcommand = (program, ctx) => {
         'still opens, with the error shown at its line (and printed here).\n\n' +
         'With --serve PORT, serve the page on 127.0.0.1 (only) instead, until interrupted.',
     )
-    .argument('[trace]', "trace file, or '-' for standard input")
+    .argument('[trace]', "trace file (.gz: gunzipped), real:NAME (a recording in examples/real), or '-' for standard input")
     .addOption(new Option('--design <name>', 'design to simulate').choices(Object.keys(DESIGNS)).default(DEFAULT_DESIGN))
     .addOption(new Option('--beside <name>', 'a second design, stepping alongside').choices(Object.keys(DESIGNS)))
     .option('--frames <n>', `physical memory in frames (at least ${MIN_FRAMES}; default unbounded)`, asInt('--frames', MIN_FRAMES))

@@ -1,10 +1,13 @@
 // Where the CLI's input and output go: the replaceable CliIO (tests pass
 // their own), buffered stdout, and the context every subcommand gets.
 
-import { readFileSync, writeSync } from 'node:fs';
+import { createReadStream, writeSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { readTraceFile, traceFile } from '../record/corpus.js';
 import type { Command as TraceCommand } from '../trace/ast.js';
+import type { TraceInput } from '../trace/source.js';
 import { CliError, EXIT, parseOrExit } from './exit.js';
 
 /** Where the CLI's input and output go; tests may replace any of it. */
@@ -26,7 +29,7 @@ export interface CliContext {
   io: CliIO;
   /** stdout through a buffer: call flush() before returning. */
   out: BufferedWriter;
-  /** Read a trace argument: a path, or `-` for standard input. Throws CliError. */
+  /** Read a trace argument: a path (gunzipped if it ends in .gz), real:NAME (a recording in examples/real), or `-` for standard input. Throws CliError. */
   readInput(arg: string): Promise<Buffer>;
   /** The file name to use in messages for an input argument (`<stdin>` for `-`). */
   inputName(arg: string): string;
@@ -104,6 +107,30 @@ export const defaultIO = (): CliIO => ({
   stderrIsTTY: process.stderr.isTTY === true,
 });
 
+/** The file behind a trace argument other than `-` (real:NAME: a recording in examples/real). Throws CliError. */
+function fileOf(arg: string): string {
+  try {
+    return traceFile(arg);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/**
+ * A trace argument as src/trace/source.ts reads it: standard input for
+ * `-` (streamed when the host has a stream), a `.gz` file gunzipped as it
+ * is read (a stream, so a long one is not held), any other file by path.
+ * Throws CliError for an unknown real:NAME; a file that cannot be read
+ * fails when openTrace reads it.
+ */
+export async function traceInput(ctx: CliContext, arg: string): Promise<TraceInput> {
+  if (arg === '-') return ctx.io.stdinStream?.() ?? (await ctx.readInput('-'));
+  const file = fileOf(arg);
+  if (!file.endsWith('.gz')) return { path: file };
+  const gunzip = createGunzip();
+  return createReadStream(file).on('error', (e) => gunzip.destroy(e)).pipe(gunzip);
+}
+
 /** `ENOENT: no such file or directory, open 'x'` -> `no such file or directory`. */
 export function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
@@ -126,8 +153,9 @@ export function makeContext(io: CliIO): CliContext {
           throw new CliError(`cannot read standard input: ${reason(e)}`);
         }
       }
+      const file = fileOf(arg);
       try {
-        return readFileSync(arg);
+        return readTraceFile(file);
       } catch (e) {
         throw new CliError(`cannot read '${arg}': ${reason(e)}`);
       }

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { TraceError } from '../trace/ast.js';
 import { openTrace, type OpenTrace } from '../trace/source.js';
 import { CliError, EXIT, runToStatus } from './exit.js';
-import { reason, type CliContext, type Subcommand } from './io.js';
+import { reason, traceInput, type CliContext, type Subcommand } from './io.js';
 import { addSimulatorOptions, machineOptions, type SimulatorOpts } from './options.js';
 
 interface RunOpts extends SimulatorOpts {
@@ -23,7 +23,7 @@ export const runCommand: Subcommand = (program, ctx) => {
         'The whole trace is checked first: a trace that breaks a rule prints ' +
         `"FILE:LINE: message" on stderr, nothing on stdout, and exits with status ${EXIT.BAD_TRACE}.`,
     )
-    .argument('<trace>', "trace file to run, or '-' for standard input");
+    .argument('<trace>', "trace file to run (a .gz file is gunzipped as it is read), real:NAME (a recording in examples/real), or '-' for standard input");
   addSimulatorOptions(cmd, { design: 'one', zeroPage: 'flag' })
     .option('--stats', "print the machine's counters to stderr after the run, as a table")
     .option('--stats-json <file>', "write the machine's counters to FILE as one flat JSON object")
@@ -35,10 +35,7 @@ export const runCommand: Subcommand = (program, ctx) => {
       // not the trace's length.
       let cmds: OpenTrace;
       try {
-        cmds = await openTrace(
-          trace !== '-' ? { path: trace } : ctx.io.stdinStream?.() ?? (await ctx.readInput('-')),
-          ctx.inputName(trace),
-        );
+        cmds = await openTrace(await traceInput(ctx, trace), ctx.inputName(trace));
       } catch (e) {
         if (e instanceof TraceError) throw new CliError(e.message, EXIT.BAD_TRACE);
         if (e instanceof CliError) throw e;

@@ -34,7 +34,7 @@ export const verifyCommand: Subcommand = (program, ctx) => {
         `Exit status: ${EXIT.OK} no difference; ${EXIT.DIFFERENT} differences found; ` +
         `${EXIT.USAGE} the kernel oracle is unavailable or bad usage.`,
     )
-    .argument('[trace...]', 'trace files to compare instead of generated ones')
+    .argument('[trace...]', 'trace files to compare instead of generated ones (.gz files are gunzipped; real:NAME is a recording in examples/real)')
     .option('--seeds <n>', 'generated traces per profile', int('--seeds', 1), 100)
     .option('--first-seed <n>', 'first seed', int('--first-seed'), 1)
     .option('--ops <k>', 'commands per generated trace', int('--ops', 1), 100)

@@ -35,17 +35,24 @@ export function readTraceFile(file: string): Buffer {
 }
 
 /**
+ * The file a trace argument names: the recording's file for `real:NAME`,
+ * else the argument itself. Throws an Error with a one-line message for an
+ * unknown NAME.
+ */
+export function traceFile(arg: string): string {
+  if (!arg.startsWith('real:')) return arg;
+  const name = arg.slice(5);
+  const p = corpusPath(name);
+  if (p === undefined) throw new Error(`no recording '${name}' in examples/real (recordings: ${corpusNames().join(', ') || 'none'})`);
+  return p;
+}
+
+/**
  * A `vmtree compare` input that names a recording: `real:NAME` or a
  * `.vmt.gz` file. Returns its text, or undefined for any other input.
  * Throws an Error with a one-line message for an unknown NAME.
  */
 export function loadRecordedInput(input: string): Buffer | undefined {
-  if (input.startsWith('real:')) {
-    const name = input.slice(5);
-    const p = corpusPath(name);
-    if (p === undefined) throw new Error(`no recording '${name}' in examples/real (recordings: ${corpusNames().join(', ') || 'none'})`);
-    return readTraceFile(p);
-  }
-  if (input.endsWith('.gz') && existsSync(input)) return readTraceFile(input);
+  if (input.startsWith('real:') || (input.endsWith('.gz') && existsSync(input))) return readTraceFile(traceFile(input));
   return undefined;
 }
