@@ -6,6 +6,9 @@
 # their difference over 10 x 32,768 is one fault's instructions in the
 # steady state (start-up and the JIT's warm-up cancel out). V8 runs single
 # threaded, so that what it compiles and collects does not depend on timing.
+# Counts of one build mostly agree within 1 %, but now and then the JIT
+# settles differently (one run in ~15 was 17 % high): compare two builds
+# with at least two runs each.
 #
 #   scripts/instructions.sh [KIND...]     KIND: write (default) | read | cow | floor | rewrite
 #     (rewrite: every page written twice; less write, a write to a mapped page)
