@@ -40,7 +40,7 @@ function machine(): { m: Machine; mm: Mm; vma: Vma } {
 }
 
 /** A row: `setup` outside the clock, then `run` timed; nanoseconds per page. */
-interface Part {
+export interface Part {
   /** 0: the whole fault or the floor; 1: a step of the fault; 2: part of the step above. */
   depth: number;
   name: string;
@@ -220,11 +220,21 @@ export function faultAnatomy(rounds: number, warmup = 3, log: (msg: string) => v
       if (r >= warmup) times[i]!.push(t);
     });
   }
+  return anatomyRows(parts, times);
+}
+
+/**
+ * The table of `parts` (in preorder, by depth) timed `times[i][round]`:
+ * each part's row, and after the rows of a part's steps (the parts one
+ * level deeper below it, up to the next part at its depth or above), its
+ * own work, the part less its steps, round by round.
+ */
+export function anatomyRows(parts: readonly Pick<Part, 'depth' | 'name' | 'note'>[], times: readonly number[][]): AnatomyRow[] {
   const rows: AnatomyRow[] = [];
   // Emit part i and its subtree; return the index after the subtree.
   const emit = (i: number): number => {
     const p = parts[i]!;
-    rows.push({ depth: p.depth, name: p.name, note: p.note, derived: false, ns: stat(times[i]!) });
+    rows.push({ depth: p.depth, name: p.name, note: p.note, derived: false, ns: stat([...times[i]!]) });
     const steps: number[] = [];
     let j = i + 1;
     while (j < parts.length && parts[j]!.depth > p.depth) {
