@@ -10,7 +10,11 @@
 // hang or a quadratic path). Beyond that:
 //   - feeding the same bytes to the streaming parser in random pieces gives
 //     the same commands, or the same error, as parsing them whole;
-//   - an accepted trace printed back (print.ts) parses to the same commands.
+//   - an accepted trace printed back (print.ts) parses to the same commands;
+//   - the validator (TraceParser.validator(), the first pass over a trace
+//     too long to hold: src/trace/source.ts) accepts exactly what the
+//     parser accepts, and rejects the rest with the same message, so that
+//     a long trace never fails half-way through its run.
 
 import fc from 'fast-check';
 import { TraceError, type Command } from '../src/trace/ast.js';
@@ -63,6 +67,24 @@ function parseChunked(bytes: Buffer, cuts: number[]): Outcome {
   }
 }
 
+/** Validate (build nothing), in pieces cut at `cuts`. */
+function validate(bytes: Buffer, cuts: number[]): { ok: true } | { ok: false; message: string } {
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const v = TraceParser.validator(FILE);
+  try {
+    let prev = 0;
+    for (const c of [...at, bytes.length]) {
+      v.push(bytes.subarray(prev, c));
+      prev = c;
+    }
+    v.end();
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof TraceError)) throw e;
+    return { ok: false, message: e.message };
+  }
+}
+
 const strip = (cmds: Command[]): unknown[] => cmds.map(({ line: _line, ...rest }) => rest);
 
 /** The property, for one input; throws on a failure. */
@@ -73,6 +95,10 @@ export function checkInput(bytes: Buffer, cuts: number[]): boolean {
   const used = process.cpuUsage(t0);
   const dt = (used.user + used.system) / 1000;
   if (dt > SLOW_MS) throw new Error(`parsing ${bytes.length} bytes took ${dt.toFixed(0)} ms of CPU`);
+  const validated = validate(bytes, cuts);
+  if (whole.ok !== validated.ok || (!whole.ok && !validated.ok && whole.message !== validated.message)) {
+    throw new Error(`validator differs: parser ${whole.ok ? 'accepts' : whole.message}, validator ${validated.ok ? 'accepts' : validated.message}`);
+  }
   const chunked = parseChunked(bytes, cuts);
   if (whole.ok !== chunked.ok || (!whole.ok && !chunked.ok && whole.message !== chunked.message)) {
     throw new Error(`streamed parse differs: whole ${whole.ok ? 'accepts' : whole.message}, streamed ${chunked.ok ? 'accepts' : chunked.message}`);
