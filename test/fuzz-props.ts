@@ -48,11 +48,13 @@ function parseWhole(bytes: Buffer): Outcome {
   }
 }
 
-/** Parse in pieces cut at `cuts` (offsets, any order). */
-function parseChunked(bytes: Buffer, cuts: number[]): Outcome {
+/**
+ * Push `bytes` into parser `p` in pieces cut at `cuts` (offsets, any
+ * order), then end it. The TraceError it throws, as a message; null if
+ * none. Anything else thrown is a failure (thrown on).
+ */
+function feed(p: TraceParser, bytes: Buffer, cuts: number[]): string | null {
   const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const cmds: Command[] = [];
-  const p = new TraceParser(FILE, (c) => cmds.push(c));
   try {
     let prev = 0;
     for (const c of [...at, bytes.length]) {
@@ -60,29 +62,24 @@ function parseChunked(bytes: Buffer, cuts: number[]): Outcome {
       prev = c;
     }
     p.end();
-    return { ok: true, cmds };
+    return null;
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
-    return { ok: false, message: e.message };
+    return e.message;
   }
+}
+
+/** Parse in pieces cut at `cuts`. */
+function parseChunked(bytes: Buffer, cuts: number[]): Outcome {
+  const cmds: Command[] = [];
+  const message = feed(new TraceParser(FILE, (c) => cmds.push(c)), bytes, cuts);
+  return message === null ? { ok: true, cmds } : { ok: false, message };
 }
 
 /** Validate (build nothing), in pieces cut at `cuts`. */
 function validate(bytes: Buffer, cuts: number[]): { ok: true } | { ok: false; message: string } {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const v = TraceParser.validator(FILE);
-  try {
-    let prev = 0;
-    for (const c of [...at, bytes.length]) {
-      v.push(bytes.subarray(prev, c));
-      prev = c;
-    }
-    v.end();
-    return { ok: true };
-  } catch (e) {
-    if (!(e instanceof TraceError)) throw e;
-    return { ok: false, message: e.message };
-  }
+  const message = feed(TraceParser.validator(FILE), bytes, cuts);
+  return message === null ? { ok: true } : { ok: false, message };
 }
 
 const strip = (cmds: Command[]): unknown[] => cmds.map(({ line: _line, ...rest }) => rest);
