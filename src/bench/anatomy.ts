@@ -13,7 +13,7 @@
 //
 // Rounds interleave the rows (every row once per round), so that this
 // machine's swings between fast and slow phases fall on all of them
-// alike. Each row is the median over the rounds, with the minimum.
+// alike. Each row is the median over the rounds, with the spread (min–max).
 
 import { performance } from 'node:perf_hooks';
 import { Machine } from '../machine.js';
